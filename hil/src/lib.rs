@@ -1,0 +1,2 @@
+//! `hil`: see `design.md` §2 for what this crate owns. It is filled by its own issue; until then it
+//! only fixes the crate boundary.
