@@ -24,4 +24,7 @@ pub mod hex;
 pub mod wire;
 pub mod zcl;
 
+#[cfg(test)]
+pub(crate) mod testutil;
+
 pub use error::{Error, ErrorKind, Result};

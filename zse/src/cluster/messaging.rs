@@ -236,3 +236,20 @@ mod tests {
         assert!(CancelMessageView::new_checked(&[9u8, 0, 0, 0][..]).is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::testutil::check_roundtrip;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn roundtrip(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            check_roundtrip::<DisplayMessage<'_>>(&bytes);
+            check_roundtrip::<CancelMessage>(&bytes);
+            check_roundtrip::<GetLastMessage>(&bytes);
+            check_roundtrip::<MessageConfirmation<'_>>(&bytes);
+        }
+    }
+}

@@ -54,6 +54,8 @@ impl<'a, T: Record<'a>> Records<'a, T> {
         self.iter().next().is_none()
     }
 
+    // `_` stands for `Slice` and, with `alloc`, `Vec`.
+    #[allow(clippy::match_wildcard_for_single_variants)]
     pub fn buffer_len(&self) -> usize {
         match self {
             Self::Encoded(b) => b.len(),
@@ -61,6 +63,7 @@ impl<'a, T: Record<'a>> Records<'a, T> {
         }
     }
 
+    #[allow(clippy::match_wildcard_for_single_variants)]
     pub fn write(&self, w: &mut Writer<'_>) -> Result<()> {
         match self {
             Self::Encoded(b) => w.bytes(b, "records"),
