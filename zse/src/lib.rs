@@ -20,6 +20,8 @@ extern crate std;
 pub mod cluster;
 mod error;
 pub mod field;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod hex;
 pub mod wire;
 pub mod zcl;
