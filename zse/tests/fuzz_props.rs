@@ -1,6 +1,6 @@
 //! The fuzz entry points under proptest, and the committed fuzz corpus replayed as regression
-#![allow(clippy::unwrap_used, clippy::panic)]
 //! tests (`zse/fuzz/corpus/<target>/*`).
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use proptest::prelude::*;
 use std::path::Path;
