@@ -4,3 +4,5 @@
 //! This crate is filled by the `firmware` issue; until then it only fixes the crate boundary
 //! shown in `design.md` §2.
 #![no_std]
+
+pub mod esi;
