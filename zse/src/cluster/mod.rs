@@ -6,8 +6,10 @@
 //! PublishPrice). Attribute tables (`ATTRIBUTES`) give id, spec name and data type.
 
 pub mod basic;
+pub mod drlc;
 pub mod identify;
 pub mod messaging;
+pub mod price;
 pub mod time;
 
 use crate::error::Result;
@@ -34,8 +36,8 @@ pub fn cluster_name(cluster: ClusterId) -> Option<&'static str> {
         basic::CLUSTER_ID => "Basic",
         identify::CLUSTER_ID => "Identify",
         time::CLUSTER_ID => "Time",
-        0x0700 => "Price",
-        0x0701 => "DemandResponseLoadControl",
+        price::CLUSTER_ID => "Price",
+        drlc::CLUSTER_ID => "DemandResponseLoadControl",
         0x0702 => "Metering",
         messaging::CLUSTER_ID => "Messaging",
         0x0800 => "KeyEstablishment",
@@ -49,6 +51,7 @@ pub fn attributes(cluster: ClusterId) -> &'static [AttributeDef] {
         basic::CLUSTER_ID => basic::ATTRIBUTES,
         identify::CLUSTER_ID => identify::ATTRIBUTES,
         time::CLUSTER_ID => time::ATTRIBUTES,
+        price::CLUSTER_ID => price::ATTRIBUTES,
         _ => &[],
     }
 }
@@ -147,4 +150,8 @@ clusters! {
     IdentifyServer => identify::ServerCommand, ServerToClient;
     MessagingClient => messaging::ClientCommand<'a>, ClientToServer;
     MessagingServer => messaging::ServerCommand<'a>, ServerToClient;
+    PriceClient => price::ClientCommand, ClientToServer;
+    PriceServer => price::ServerCommand<'a>, ServerToClient;
+    DrlcClient => drlc::ClientCommand, ClientToServer;
+    DrlcServer => drlc::ServerCommand, ServerToClient;
 }
