@@ -7,6 +7,7 @@
 
 pub mod basic;
 pub mod identify;
+pub mod key_establishment;
 pub mod messaging;
 pub mod time;
 
@@ -38,7 +39,7 @@ pub fn cluster_name(cluster: ClusterId) -> Option<&'static str> {
         0x0701 => "DemandResponseLoadControl",
         0x0702 => "Metering",
         messaging::CLUSTER_ID => "Messaging",
-        0x0800 => "KeyEstablishment",
+        key_establishment::CLUSTER_ID => "KeyEstablishment",
         _ => return None,
     })
 }
@@ -49,6 +50,7 @@ pub fn attributes(cluster: ClusterId) -> &'static [AttributeDef] {
         basic::CLUSTER_ID => basic::ATTRIBUTES,
         identify::CLUSTER_ID => identify::ATTRIBUTES,
         time::CLUSTER_ID => time::ATTRIBUTES,
+        key_establishment::CLUSTER_ID => key_establishment::ATTRIBUTES,
         _ => &[],
     }
 }
@@ -147,4 +149,6 @@ clusters! {
     IdentifyServer => identify::ServerCommand, ServerToClient;
     MessagingClient => messaging::ClientCommand<'a>, ClientToServer;
     MessagingServer => messaging::ServerCommand<'a>, ServerToClient;
+    KeyEstablishmentClient => key_establishment::ClientCommand, ClientToServer;
+    KeyEstablishmentServer => key_establishment::ServerCommand, ServerToClient;
 }
