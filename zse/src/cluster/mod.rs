@@ -9,6 +9,7 @@ pub mod basic;
 pub mod identify;
 pub mod key_establishment;
 pub mod messaging;
+pub mod metering;
 pub mod time;
 
 use crate::error::Result;
@@ -37,7 +38,7 @@ pub fn cluster_name(cluster: ClusterId) -> Option<&'static str> {
         time::CLUSTER_ID => "Time",
         0x0700 => "Price",
         0x0701 => "DemandResponseLoadControl",
-        0x0702 => "Metering",
+        metering::CLUSTER_ID => "Metering",
         messaging::CLUSTER_ID => "Messaging",
         key_establishment::CLUSTER_ID => "KeyEstablishment",
         _ => return None,
@@ -50,6 +51,7 @@ pub fn attributes(cluster: ClusterId) -> &'static [AttributeDef] {
         basic::CLUSTER_ID => basic::ATTRIBUTES,
         identify::CLUSTER_ID => identify::ATTRIBUTES,
         time::CLUSTER_ID => time::ATTRIBUTES,
+        metering::CLUSTER_ID => metering::ATTRIBUTES,
         key_establishment::CLUSTER_ID => key_establishment::ATTRIBUTES,
         _ => &[],
     }
@@ -149,6 +151,8 @@ clusters! {
     IdentifyServer => identify::ServerCommand, ServerToClient;
     MessagingClient => messaging::ClientCommand<'a>, ClientToServer;
     MessagingServer => messaging::ServerCommand<'a>, ServerToClient;
+    MeteringClient => metering::ClientCommand, ClientToServer;
+    MeteringServer => metering::ServerCommand<'a>, ServerToClient;
     KeyEstablishmentClient => key_establishment::ClientCommand, ClientToServer;
     KeyEstablishmentServer => key_establishment::ServerCommand, ServerToClient;
 }
