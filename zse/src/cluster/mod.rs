@@ -8,7 +8,9 @@
 pub mod basic;
 pub mod drlc;
 pub mod identify;
+pub mod key_establishment;
 pub mod messaging;
+pub mod metering;
 pub mod price;
 pub mod time;
 
@@ -38,9 +40,9 @@ pub fn cluster_name(cluster: ClusterId) -> Option<&'static str> {
         time::CLUSTER_ID => "Time",
         price::CLUSTER_ID => "Price",
         drlc::CLUSTER_ID => "DemandResponseLoadControl",
-        0x0702 => "Metering",
+        metering::CLUSTER_ID => "Metering",
         messaging::CLUSTER_ID => "Messaging",
-        0x0800 => "KeyEstablishment",
+        key_establishment::CLUSTER_ID => "KeyEstablishment",
         _ => return None,
     })
 }
@@ -52,6 +54,8 @@ pub fn attributes(cluster: ClusterId) -> &'static [AttributeDef] {
         identify::CLUSTER_ID => identify::ATTRIBUTES,
         time::CLUSTER_ID => time::ATTRIBUTES,
         price::CLUSTER_ID => price::ATTRIBUTES,
+        metering::CLUSTER_ID => metering::ATTRIBUTES,
+        key_establishment::CLUSTER_ID => key_establishment::ATTRIBUTES,
         _ => &[],
     }
 }
@@ -154,4 +158,8 @@ clusters! {
     PriceServer => price::ServerCommand<'a>, ServerToClient;
     DrlcClient => drlc::ClientCommand, ClientToServer;
     DrlcServer => drlc::ServerCommand, ServerToClient;
+    MeteringClient => metering::ClientCommand, ClientToServer;
+    MeteringServer => metering::ServerCommand<'a>, ServerToClient;
+    KeyEstablishmentClient => key_establishment::ClientCommand, ClientToServer;
+    KeyEstablishmentServer => key_establishment::ServerCommand, ServerToClient;
 }

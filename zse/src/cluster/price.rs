@@ -273,7 +273,7 @@ pub struct PublishPrice<'a> {
     /// Field 4: The sender's current time.
     pub current_time: UtcTime,
     /// Field 5: Metering UnitOfMeasure enum (se10.md §6.6): 0x00 kWh, 0x01 m³, …; 0x80+ = BCD.
-    pub unit_of_measure: u8,
+    pub unit_of_measure: crate::cluster::metering::UnitOfMeasure,
     /// Field 6: ISO 4217 numeric currency code (840 USD, 826 GBP, 978 EUR).
     pub currency: u16,
     /// Field 7: Decimal digits of `price` and current tier.
@@ -373,7 +373,7 @@ impl<'a> Repr<'a> for PublishPrice<'a> {
             rate_label: r.short_string("rate_label")?,
             issuer_event_id: r.u32("issuer_event_id")?,
             current_time: UtcTime(r.u32("current_time")?),
-            unit_of_measure: r.u8("unit_of_measure")?,
+            unit_of_measure: crate::cluster::metering::UnitOfMeasure(r.u8("unit_of_measure")?),
             currency: r.u16("currency")?,
             price_trailing_digit_and_price_tier: PriceTrailingDigitAndPriceTier(
                 r.u8("price_trailing_digit_and_price_tier")?,
@@ -410,7 +410,7 @@ impl<'a> Repr<'a> for PublishPrice<'a> {
         w.short_string(self.rate_label, "rate_label")?;
         w.u32(self.issuer_event_id, "issuer_event_id")?;
         w.u32(self.current_time.0, "current_time")?;
-        w.u8(self.unit_of_measure, "unit_of_measure")?;
+        w.u8(self.unit_of_measure.0, "unit_of_measure")?;
         w.u16(self.currency, "currency")?;
         w.u8(self.price_trailing_digit_and_price_tier.0, "price_trailing_digit_and_price_tier")?;
         w.u8(
@@ -510,7 +510,7 @@ mod tests {
         assert_eq!(p.rate_label.as_str(), Some("TOU-1"));
         assert_eq!(p.issuer_event_id, 0x1234_5678);
         assert_eq!(p.current_time, UtcTime(0x2A3B_4C5D));
-        assert_eq!(p.unit_of_measure, 0x00);
+        assert_eq!(p.unit_of_measure.0, 0x00);
         assert_eq!(p.currency, 840);
         assert_eq!(p.price_trailing_digit_and_price_tier.price_trailing_digit(), 2);
         assert_eq!(p.price_trailing_digit_and_price_tier.price_tier(), 1);
