@@ -35,7 +35,7 @@ fn decode(c: &mut Criterion) {
         let f = Frame::parse(cluster, &bytes).expect(&name);
         assert!(!matches!(f.payload, zse::zcl::Payload::Unknown(_)), "{name} decoded as Unknown");
         g.bench_function(&name, |b| {
-            b.iter(|| Frame::parse(black_box(cluster), black_box(&bytes)).unwrap())
+            b.iter(|| Frame::parse(black_box(cluster), black_box(&bytes)).unwrap());
         });
     }
     g.finish();
@@ -48,7 +48,7 @@ fn encode(c: &mut Criterion) {
         let frame = Frame::parse(cluster, &bytes).unwrap();
         let mut out = [0u8; 128];
         g.bench_function(&name, |b| {
-            b.iter(|| black_box(&frame).emit(black_box(&mut out)).unwrap())
+            b.iter(|| black_box(&frame).emit(black_box(&mut out)).unwrap());
         });
     }
     g.finish();
