@@ -21,6 +21,7 @@ pub mod cluster;
 mod error;
 pub mod field;
 pub mod hex;
+pub mod security;
 pub mod wire;
 pub mod zcl;
 
