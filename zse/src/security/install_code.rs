@@ -148,6 +148,10 @@ impl InstallCode {
     /// because a CRC that catches typing errors is worth more than accepting a rare printed form.
     /// An 8-byte code printed without CRC goes through [`from_code`](Self::from_code) /
     /// [`parse_without_crc`](Self::parse_without_crc).
+    ///
+    /// 16 bytes without CRC are taken as a 16-byte code. Beware that some labels print a
+    /// device-specific link key (already hashed) in that form; zigbee-herdsman therefore installs
+    /// such a value both as a code and as a key. This type cannot tell the two apart.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         match bytes.len() {
             8 | 10 | 14 | 18 => Self::from_bytes_with_crc(bytes),
@@ -204,14 +208,22 @@ impl InstallCodeLabel {
     /// 4. `<EUI-64> <code>`: exactly two whitespace-separated words, the first 16 hex digits
     ///    (colons or dashes inside a word are fine). A code printed in several space-separated
     ///    groups is therefore read as a bare code (rule 6), never split into address + code.
-    /// 5. 91- or 95-character alphanumeric payloads that end in the code (32 or 36 digits) with
-    ///    the EUI-64 as the 16 characters that end 3 characters before the code (as handled by
-    ///    zigbee-herdsman; e.g. `...F4CE36D88AB8B6FDDLK<code>`).
+    /// 5. Bosch-style alphanumeric payloads `...<EUI-64>DLK<code with CRC>` (e.g.
+    ///    `RB01SG...` / `ZB10SG...F4CE36D88AB8B6FDDLK<36 hex digits>`, 95 characters). When only
+    ///    32 hex digits follow `DLK` (91 characters) they are a device-specific link key, not an
+    ///    install code (Home Assistant ZHA reads them so; zigbee-herdsman adds them both ways),
+    ///    and this function refuses them with [`InstallCodeError::BadLabel`] rather than derive a
+    ///    wrong key from them.
     /// 6. Otherwise, a bare code as in [`InstallCode::parse`] (no EUI-64).
     ///
     /// Sources: Koenkk/zigbee-herdsman `src/controller/helpers/installCodes.ts` (`parseInstallCode`:
-    /// forms 1, 2, 3 (pipe), 5); the Silicon Labs install-code documentation for the code itself.
-    /// The comma, semicolon and space pair forms are what installers type into spreadsheets.
+    /// forms 1, 2, 3 (pipe), 5) and `src/controller/controller.ts` (`addInstallCode`: a code
+    /// without CRC "could also be an already-hashed key"); home-assistant/core
+    /// `homeassistant/components/zha/helpers.py` (`QR_CODES`: Consciot pipe form, Enbrighten
+    /// `Z:…$I:…`, Aqara `$A:…$I:…`, Bosch `RB01SG…DLK…`); the Silicon Labs install-code
+    /// documentation for the code itself. No published Zigbee Alliance/CSA text for the QR
+    /// payload was found. The comma, semicolon and space pair forms are what installers type
+    /// into spreadsheets.
     pub fn parse(text: &str) -> Result<Self> {
         let trimmed = text.trim_start();
         let base = text.chars().count() - trimmed.chars().count();
@@ -230,17 +242,27 @@ impl InstallCodeLabel {
             }
             return pair(eui, base, code, base + char_count(text, i + 1));
         }
-        if (text.len() == 91 || text.len() == 95) && text.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            let key_start = text.len() - if text.len() == 95 { 36 } else { 32 };
-            let eui = text.get(key_start - 19..key_start - 3).unwrap_or("");
-            let code = text.get(key_start..).unwrap_or("");
-            return pair(eui, base + key_start - 19, code, base + key_start);
+        if text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            // ASCII only from here: byte offsets are character positions.
+            let dlk_at = |tail: usize| {
+                let at = text.len().checked_sub(tail + 3).filter(|&at| at >= 16)?;
+                (text.get(at..at + 3) == Some("DLK")).then_some(at)
+            };
+            if let Some(at) = dlk_at(36) {
+                let eui = text.get(at - 16..at).unwrap_or("");
+                let code = text.get(at + 3..).unwrap_or("");
+                return pair(eui, base + at - 16, code, base + at + 3);
+            }
+            if dlk_at(32).is_some() {
+                return Err(InstallCodeError::BadLabel {
+                    reason: "32 hex digits after DLK are a device link key, not an install code",
+                });
+            }
         }
         let mut words = text.split_whitespace();
         if let (Some(first), Some(second), None) = (words.next(), words.next(), words.next()) {
             if hex_digit_count(first) == 16 {
-                let second_at = text.rfind(second).unwrap_or(0);
+                let second_at = offset_in(text, second);
                 return pair(first, base, second, base + char_count(text, second_at));
             }
         }

@@ -186,19 +186,23 @@ fn qr_payload_with_z_and_i_fields() {
     }
 }
 
-/// The 95-character form parsed positionally by zigbee-herdsman (`installCodes.ts`), with the
-/// example from its test comments (code `00112233...EEFF`, CRC `528F`).
+/// The Bosch-style `...<EUI-64>DLK<code>` payload, with the example from zigbee-herdsman's
+/// `installCodes.ts` comments (code `00112233...EEFF`, CRC `528F`).
 #[test]
-fn positional_95_char_payload() {
+fn bosch_dlk_payload() {
     let text = "ZB10SG0D83101823480040000000000000000000F4CE36D88AB8B6FDDLK00112233445566778899AABBCCDDEEFF528F";
     assert_eq!(text.len(), 95);
     let got = InstallCodeLabel::parse(text).unwrap();
     assert_eq!(got.eui64, Some(Eui64(0xF4CE_36D8_8AB8_B6FD)));
     assert_eq!(got.install_code.code(), unhex("00112233445566778899AABBCCDDEEFF").as_slice());
     assert_eq!(got.install_code.crc(), 0x8F52);
-    // The 91-character variant ends in the code without its CRC.
+    // A wrong CRC after DLK is a CRC error like anywhere else.
+    let bad = text.replace("528F", "528E");
+    assert!(matches!(InstallCodeLabel::parse(&bad), Err(InstallCodeError::BadCrc { .. })));
+    // 32 digits after DLK are a device-specific link key (as Home Assistant ZHA reads Bosch's
+    // RB01SG labels): refused rather than hashed into a wrong key.
     let short = &text[..91];
-    assert_eq!(InstallCodeLabel::parse(short).unwrap(), got);
+    assert!(matches!(InstallCodeLabel::parse(short), Err(InstallCodeError::BadLabel { .. })));
 }
 
 #[test]
