@@ -93,16 +93,14 @@ impl SecurityControl {
         self.with_level(SecurityLevel::None)
     }
 
-    /// The byte to use in the nonce and the authenticated data: a received level field of 0 is
-    /// replaced by `nwk_security_level` (normally [`NWK_SECURITY_LEVEL`]); a non-zero level field
-    /// (pre-2006 stacks) is kept.
+    /// The byte to use in the nonce and the authenticated data of a received frame: the level
+    /// field is replaced by `nwk_security_level` (normally [`NWK_SECURITY_LEVEL`]) whatever it
+    /// holds on the air. ZigBee 2006 and later send 0 there, and a receiver that trusted a
+    /// non-zero field would let the sender pick a weaker level; Nerivec/zigbee-on-host
+    /// (`src/zigbee/zigbee.ts`, `decodeZigbeeSecurityHeader`) likewise ignores the received bits.
     #[must_use]
     pub const fn effective(self, nwk_security_level: SecurityLevel) -> Self {
-        if self.0 & Self::LEVEL_MASK == 0 {
-            self.with_level(nwk_security_level)
-        } else {
-            self
-        }
+        self.with_level(nwk_security_level)
     }
 }
 

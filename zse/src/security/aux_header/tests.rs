@@ -82,8 +82,9 @@ fn level_substitution_rule() {
     let on_air = SecurityControl(0x28);
     assert_eq!(on_air.effective(NWK_SECURITY_LEVEL), SecurityControl(0x2D));
     assert_eq!(SecurityControl(0x2D).on_air(), on_air);
-    // A level already on the air (pre-2006 stacks) is kept.
-    assert_eq!(SecurityControl(0x2E).effective(NWK_SECURITY_LEVEL), SecurityControl(0x2E));
+    // Whatever the level bits say on the air, the configured level is used.
+    assert_eq!(SecurityControl(0x29).effective(NWK_SECURITY_LEVEL), SecurityControl(0x2D));
+    assert_eq!(SecurityControl(0x2F).effective(NWK_SECURITY_LEVEL), SecurityControl(0x2D));
     // Reserved bits survive.
     assert_eq!(SecurityControl(0xC8).effective(NWK_SECURITY_LEVEL), SecurityControl(0xCD));
     assert_eq!(
