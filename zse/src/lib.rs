@@ -23,6 +23,7 @@ pub mod field;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod hex;
+pub mod security;
 pub mod wire;
 pub mod zcl;
 
