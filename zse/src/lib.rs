@@ -20,7 +20,10 @@ extern crate std;
 pub mod cluster;
 mod error;
 pub mod field;
+pub mod frame;
 pub mod hex;
+#[cfg(feature = "std")]
+pub mod pcap;
 pub mod wire;
 pub mod zcl;
 
