@@ -22,7 +22,9 @@ use tshark::lower::{self, Lower};
 use zse::cluster::ClusterCommand;
 use zse::frame::mac::{self, MacHeader};
 use zse::frame::nwk::NwkHeader;
-use zse::frame::{build_se_frame, AuxHeader, KeyIdentifier, NwkSecurity, PanId, ShortAddr};
+use zse::frame::{
+    build_se_frame, parse_se_frame, AuxHeader, KeyIdentifier, NwkSecurity, PanId, ShortAddr,
+};
 use zse::pcap::{PcapWriter, LINKTYPE_IEEE802_15_4_WITHFCS};
 use zse::zcl::{ClusterId, Direction, Eui64, FrameType};
 use zse::ErrorKind;
@@ -67,6 +69,10 @@ fn data_frame(rng: &mut Rng, zcl: ZclSample) -> Sent {
         }
         Err(e) => panic!("build {}: {e}", zcl.command),
     };
+    // Our own parser must take the frame apart into exactly what we built.
+    let parsed = parse_se_frame(&buf[..n]).expect("parse_se_frame of a built frame");
+    assert_eq!((parsed.mac, &parsed.nwk, parsed.aps), (l.mac, &l.nwk, Some(l.aps)));
+    assert_eq!(parsed.zcl(), Some(&zcl.bytes[..]));
     let chain = "wpan:zbee_nwk:zbee_aps:zbee_zcl";
     let protocols = match zcl.scope {
         // Wireshark leaves a manufacturer-specific payload undissected, as `data`.
@@ -372,7 +378,10 @@ fn tshark_decodes_what_we_write() {
         return;
     }
     let seed = seed();
-    eprintln!("tshark cross-check: seed {seed} (replay with ZSE_TSHARK_SEED={seed})");
+    eprintln!(
+        "tshark cross-check with {}: seed {seed} (replay with ZSE_TSHARK_SEED={seed})",
+        dissection::version()
+    );
     let mut rng = Rng::new(seed);
     let mut samples = Vec::new();
     let mut sent = Vec::new();

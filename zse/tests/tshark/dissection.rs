@@ -51,6 +51,15 @@ pub fn available() -> bool {
     Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
+/// The first line of `tshark --version` (field names were taken from 4.0.17).
+pub fn version() -> String {
+    Command::new("tshark")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("tshark").to_owned())
+        .unwrap_or_default()
+}
+
 /// Dissects every packet of a capture file.
 pub fn dissect(pcap: &Path) -> Vec<Packet> {
     let out = Command::new("tshark")
