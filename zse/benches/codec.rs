@@ -14,9 +14,14 @@ fn frames() -> Vec<(String, ClusterId, Vec<u8>)> {
         .unwrap()
         .iter()
         .map(|(name, f)| {
-            let cluster = u16::from_str_radix(f["cluster"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+            let cluster =
+                u16::from_str_radix(f["cluster"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap();
             let hex = f["hex"].as_str().unwrap();
-            let bytes = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
             (name.clone(), ClusterId(cluster), bytes)
         })
         .collect()
@@ -29,7 +34,9 @@ fn decode(c: &mut Criterion) {
         // The frame must decode to a typed command, not fall back to Unknown.
         let f = Frame::parse(cluster, &bytes).expect(&name);
         assert!(!matches!(f.payload, zse::zcl::Payload::Unknown(_)), "{name} decoded as Unknown");
-        g.bench_function(&name, |b| b.iter(|| Frame::parse(black_box(cluster), black_box(&bytes)).unwrap()));
+        g.bench_function(&name, |b| {
+            b.iter(|| Frame::parse(black_box(cluster), black_box(&bytes)).unwrap());
+        });
     }
     g.finish();
 }
@@ -40,7 +47,9 @@ fn encode(c: &mut Criterion) {
     for (name, cluster, bytes) in frames() {
         let frame = Frame::parse(cluster, &bytes).unwrap();
         let mut out = [0u8; 128];
-        g.bench_function(&name, |b| b.iter(|| black_box(&frame).emit(black_box(&mut out)).unwrap()));
+        g.bench_function(&name, |b| {
+            b.iter(|| black_box(&frame).emit(black_box(&mut out)).unwrap());
+        });
     }
     g.finish();
 }

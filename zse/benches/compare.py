@@ -44,8 +44,9 @@ def main():
     args = ap.parse_args()
     py = ensure_python(args.python)
 
-    subprocess.run(["cargo", "bench", "-p", "zse", "--bench", "codec", "--", "--noplot"],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    for bench in ("codec", "security"):
+        subprocess.run(["cargo", "bench", "-p", "zse", "--bench", bench, "--", "--noplot"],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     base = json.loads(subprocess.run([py, str(ROOT / "zse/benches/zigpy_baseline.py"),
                                       str(args.seconds)], check=True, capture_output=True,
                                      text=True).stdout)
@@ -55,6 +56,18 @@ def main():
         dec, ns = criterion_rate("decode", name)
         enc, _ = criterion_rate("encode", name)
         print(f"| {name} | {dec/1e6:.1f} M | {ns:.1f} | {enc/1e6:.1f} M | {zrate/1e3:.1f} k | {dec/zrate:,.0f}× |")
+
+    crypto = json.loads(subprocess.run([py, str(ROOT / "zse/benches/crypto_baseline.py"),
+                                        str(args.seconds)], check=True, capture_output=True,
+                                       text=True).stdout)
+    lk, _ = criterion_rate("link_key", "install_code_16")
+    ccm_ops, _ = criterion_rate("ccm_star_mic32_80B", "encrypt_decrypt")
+    ccm_mib = ccm_ops * 80 / (1024 * 1024)
+    print()
+    print("| operation | zse | cryptography (Python, OpenSSL) | ratio |")
+    print("|---|---:|---:|---:|")
+    print(f"| install code → link key (AES-MMO) | {lk/1e6:.2f} M/s | {crypto['link_key_per_s']/1e3:.1f} k/s | {lk/crypto['link_key_per_s']:,.0f}× |")
+    print(f"| CCM* MIC-32 encrypt+decrypt, 80 B | {ccm_mib:.1f} MiB/s | {crypto['ccm_mib_per_s']:.1f} MiB/s | {ccm_mib/crypto['ccm_mib_per_s']:.1f}× |")
 
 
 if __name__ == "__main__":

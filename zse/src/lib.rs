@@ -20,9 +20,13 @@ extern crate std;
 pub mod cluster;
 mod error;
 pub mod field;
+pub mod frame;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod hex;
+#[cfg(feature = "std")]
+pub mod pcap;
+pub mod security;
 pub mod wire;
 pub mod zcl;
 

@@ -27,6 +27,17 @@ proptest! {
     }
 
     #[test]
+    fn install_code_text_never_panics(text in "[0-9A-Fa-f:$%IZ ,|;\\-]{0,60}") {
+        zse::fuzz::install_code_text(text.as_bytes());
+    }
+
+    #[test]
+    fn aux_header_and_ccm_never_panic(data in prop::collection::vec(any::<u8>(), 0..120)) {
+        zse::fuzz::aux_header(&data);
+        zse::fuzz::ccm_star(&data);
+    }
+
+    #[test]
     fn zcl_frame_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..128)) {
         zse::fuzz::zcl_frame(&data);
     }
@@ -46,4 +57,19 @@ fn replay(target: &str, run: fn(&[u8])) {
 #[test]
 fn corpus_zcl_frame() {
     replay("zcl_frame", zse::fuzz::zcl_frame);
+}
+
+#[test]
+fn corpus_install_code_text() {
+    replay("install_code_text", zse::fuzz::install_code_text);
+}
+
+#[test]
+fn corpus_aux_header() {
+    replay("aux_header", zse::fuzz::aux_header);
+}
+
+#[test]
+fn corpus_ccm_star() {
+    replay("ccm_star", zse::fuzz::ccm_star);
 }

@@ -6,8 +6,12 @@
 //! PublishPrice). Attribute tables (`ATTRIBUTES`) give id, spec name and data type.
 
 pub mod basic;
+pub mod drlc;
 pub mod identify;
+pub mod key_establishment;
 pub mod messaging;
+pub mod metering;
+pub mod price;
 pub mod time;
 
 use crate::error::Result;
@@ -34,11 +38,11 @@ pub fn cluster_name(cluster: ClusterId) -> Option<&'static str> {
         basic::CLUSTER_ID => "Basic",
         identify::CLUSTER_ID => "Identify",
         time::CLUSTER_ID => "Time",
-        0x0700 => "Price",
-        0x0701 => "DemandResponseLoadControl",
-        0x0702 => "Metering",
+        price::CLUSTER_ID => "Price",
+        drlc::CLUSTER_ID => "DemandResponseLoadControl",
+        metering::CLUSTER_ID => "Metering",
         messaging::CLUSTER_ID => "Messaging",
-        0x0800 => "KeyEstablishment",
+        key_establishment::CLUSTER_ID => "KeyEstablishment",
         _ => return None,
     })
 }
@@ -49,6 +53,9 @@ pub fn attributes(cluster: ClusterId) -> &'static [AttributeDef] {
         basic::CLUSTER_ID => basic::ATTRIBUTES,
         identify::CLUSTER_ID => identify::ATTRIBUTES,
         time::CLUSTER_ID => time::ATTRIBUTES,
+        price::CLUSTER_ID => price::ATTRIBUTES,
+        metering::CLUSTER_ID => metering::ATTRIBUTES,
+        key_establishment::CLUSTER_ID => key_establishment::ATTRIBUTES,
         _ => &[],
     }
 }
@@ -147,4 +154,12 @@ clusters! {
     IdentifyServer => identify::ServerCommand, ServerToClient;
     MessagingClient => messaging::ClientCommand<'a>, ClientToServer;
     MessagingServer => messaging::ServerCommand<'a>, ServerToClient;
+    PriceClient => price::ClientCommand, ClientToServer;
+    PriceServer => price::ServerCommand<'a>, ServerToClient;
+    DrlcClient => drlc::ClientCommand, ClientToServer;
+    DrlcServer => drlc::ServerCommand, ServerToClient;
+    MeteringClient => metering::ClientCommand, ClientToServer;
+    MeteringServer => metering::ServerCommand<'a>, ServerToClient;
+    KeyEstablishmentClient => key_establishment::ClientCommand, ClientToServer;
+    KeyEstablishmentServer => key_establishment::ServerCommand, ServerToClient;
 }

@@ -91,3 +91,16 @@ impl<'a> Frame<'a> {
         Ok(n + m)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A decoded frame is returned by value through several layers; keep it small enough that
+    /// the copies stay cheap (the decode benchmark depends on it).
+    #[test]
+    fn frame_repr_stays_small() {
+        let size = core::mem::size_of::<Frame<'static>>();
+        assert!(size <= 128, "Frame is {size} bytes");
+    }
+}

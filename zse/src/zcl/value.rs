@@ -282,8 +282,13 @@ pub struct TypedValue;
 
 impl TypedValue {
     pub fn read<'a>(r: &mut Reader<'a>) -> Result<Value<'a>> {
+        let at = r.pos();
         let ty = DataType(r.u8("data_type")?);
-        Value::read(ty, r)
+        // An unknown type is reported at the type byte itself, not after it.
+        Value::read(ty, r).map_err(|e| match e.kind {
+            ErrorKind::UnknownDataType(_) if e.offset == at + 1 => Error { offset: at, ..e },
+            _ => e,
+        })
     }
     pub fn write(v: &Value<'_>, w: &mut Writer<'_>) -> Result<()> {
         w.u8(v.data_type().0, "data_type")?;
@@ -341,7 +346,7 @@ mod tests {
         r.u16("attr").unwrap();
         let e = TypedValue::read(&mut r).unwrap_err();
         assert_eq!(e.kind, ErrorKind::UnknownDataType(0x77));
-        assert_eq!(e.offset, 3);
+        assert_eq!(e.offset, 2);
     }
 
     #[test]
