@@ -165,12 +165,14 @@ impl Deliveries {
         }
     }
 
-    /// Index of the oldest queued delivery whose device has nothing in flight.
+    /// Index of the oldest queued delivery whose device has nothing in flight. (A delivery in
+    /// its post-ack grace period does not hold the next one back: the device has it already.)
     pub(crate) fn next_queued(&self) -> Option<usize> {
         let busy = |eui: Eui64| {
-            self.entries.iter().flatten().any(|d| {
-                d.eui64 == eui && matches!(d.state, State::InFlight { .. } | State::Acked { .. })
-            })
+            self.entries
+                .iter()
+                .flatten()
+                .any(|d| d.eui64 == eui && matches!(d.state, State::InFlight { .. }))
         };
         self.entries
             .iter()

@@ -48,7 +48,9 @@ pub use counters::Counters;
 pub use delivery::{RetryPolicy, MAX_DELIVERIES};
 pub use drlc::DrEvent;
 pub use messaging::{Message, MESSAGE_MAX_LEN};
-pub use metering::{MeterFormatting, MeterReading, MeterStatus, Metrology, NoMetrology};
+pub use metering::{
+    MeterAttribute, MeterFormatting, MeterReading, MeterStatus, MeterValue, Metrology, NoMetrology,
+};
 pub use price::PriceEvent;
 pub use provisioning::JOIN_WINDOW_SECS;
 pub use slot::{LinkKey, Slot, SlotState};
