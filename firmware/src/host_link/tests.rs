@@ -1,0 +1,541 @@
+//! Unit tests: framing, sizes, handshake, acknowledgement and retransmission rules.
+
+use super::frame::{decode_raw, encode_frame, encode_raw, FrameError, Incoming, CRC};
+use super::testutil::*;
+use super::*;
+use postcard::experimental::max_size::MaxSize;
+use std::format;
+use std::vec::Vec;
+
+/// Decodes one complete wire frame (delimiters included) with the endpoint's de-framer.
+fn unwrap_frame<M: Message>(wire: &[u8]) -> Result<Incoming<M>, FrameError> {
+    let mut dec = frame::FrameDecoder::<MAX_RAW_LEN>::new();
+    let mut out = None;
+    for &b in wire {
+        match dec.feed(b) {
+            frame::Feed::Nothing => {}
+            frame::Feed::Frame(_) => out = Some(decode_raw::<M>(dec.frame())),
+            frame::Feed::Error(e) => out = Some(Err(e)),
+        }
+    }
+    out.expect("a complete frame")
+}
+
+fn wire_of<M: serde::Serialize>(p: &Packet<M>) -> Vec<u8> {
+    let mut buf = [0u8; MAX_WIRE_LEN];
+    let n = encode_frame(p, &mut buf).unwrap();
+    buf[..n].to_vec()
+}
+
+fn raw_with_crc(body: &[u8]) -> Vec<u8> {
+    let mut raw = body.to_vec();
+    raw.extend_from_slice(&CRC.checksum(body).to_le_bytes());
+    raw
+}
+
+fn wire_from_body(body: &[u8]) -> Vec<u8> {
+    let raw = raw_with_crc(body);
+    let mut buf = [0u8; MAX_WIRE_LEN];
+    let n = frame::wrap(&raw, &mut buf, false).unwrap();
+    buf[..n].to_vec()
+}
+
+#[test]
+fn crc_is_x25() {
+    assert_eq!(CRC.checksum(b"123456789"), 0x906E);
+}
+
+/// The worked example in docs/host-link.md, computed independently (Python: postcard varints,
+/// CRC-16/X-25, COBS by hand) rather than by our encoder.
+#[test]
+fn worked_example_set_time() {
+    let p = Packet::Data {
+        seq: 0,
+        msg: Request { request_id: 42, command: Command::SetTime(SetTime { utc: 820_540_800 }) },
+    };
+    let mut raw = [0u8; MAX_RAW_LEN];
+    let n = encode_raw(&p, &mut raw).unwrap();
+    assert_eq!(raw[..n], [0x03, 0x00, 0x2a, 0x0b, 0x80, 0xeb, 0xa1, 0x87, 0x03, 0x8f, 0x98]);
+    let wire = wire_of(&p);
+    assert_eq!(
+        wire,
+        [0x02, 0x03, 0x0a, 0x2a, 0x0b, 0x80, 0xeb, 0xa1, 0x87, 0x03, 0x8f, 0x98, 0x00]
+    );
+    assert_eq!(unwrap_frame::<Request>(&wire), Ok(Incoming::Packet(p)));
+}
+
+#[test]
+fn worked_example_ack_and_hello() {
+    assert_eq!(wire_of(&Packet::<Request>::Ack { next: 5 }), [0x05, 0x04, 0x05, 0x8a, 0x3f, 0x00]);
+    let hello = Hello {
+        protocol: ProtocolVersion { major: 1, minor: 0 },
+        node: coordinator_node(),
+        session: 0x1234_5678,
+        first_seq: 0,
+    };
+    let expect = "00 01 02 01 02 01 07 03 01 f0 de bc 0a 03 6f 0d 07 10 f8 ac d1 91 01 03 51 d1 00";
+    let wire = wire_of(&Packet::<Report>::Hello(hello));
+    let hex: Vec<_> = wire.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex.join(" "), expect);
+}
+
+/// Prints the doc example: `cargo test -p firmware print_doc_example -- --nocapture`.
+#[test]
+fn print_doc_example() {
+    let p = Packet::Data {
+        seq: 0,
+        msg: Request { request_id: 42, command: Command::SetTime(SetTime { utc: 820_540_800 }) },
+    };
+    std::println!("{p:?}\n{:02x?}", wire_of(&p));
+}
+
+#[test]
+fn every_packet_kind_round_trips_through_the_deframer() {
+    let hello = Hello { protocol: PROTOCOL_VERSION, node: host_node(), session: 9, first_seq: 3 };
+    let mut packets: Vec<Packet<Request>> = std::vec![
+        Packet::Hello(hello),
+        Packet::HelloReply { hello, echo: u32::MAX },
+        Packet::Refuse(Refusal {
+            reason: RefusalReason::INCOMPATIBLE_VERSION,
+            version: PROTOCOL_VERSION,
+        }),
+        Packet::Ack { next: u16::MAX },
+        Packet::Error(LinkFault { code: LinkErrorCode::UNSUPPORTED, seq: Some(7) }),
+        Packet::Error(LinkFault { code: LinkErrorCode(0x77), seq: None }),
+    ];
+    for (i, r) in sample_requests().into_iter().enumerate() {
+        packets.push(Packet::Data { seq: i as u16 * 1000, msg: r.clone() });
+        packets.push(Packet::Datagram(r));
+    }
+    for p in packets {
+        let wire = wire_of(&p);
+        assert_eq!(wire.last(), Some(&0));
+        assert!(!wire[1..wire.len() - 1].contains(&0), "{p:?}");
+        assert!(wire.len() <= MAX_WIRE_LEN);
+        assert_eq!(unwrap_frame::<Request>(&wire), Ok(Incoming::Packet(p)));
+    }
+}
+
+#[test]
+fn corrupted_frames_fail_the_crc() {
+    let p = Packet::Data { seq: 1, msg: sample_requests().remove(4) };
+    let wire = wire_of(&p);
+    for i in 0..wire.len() - 1 {
+        for flip in [0x01u8, 0x80, 0xFF] {
+            let mut bad = wire.clone();
+            bad[i] ^= flip;
+            if bad[i] == 0 {
+                continue; // a new delimiter: splits the frame, checked below
+            }
+            let r = unwrap_frame::<Request>(&bad);
+            assert!(
+                matches!(r, Err(FrameError::Crc | FrameError::Cobs | FrameError::Runt)),
+                "byte {i} ^ {flip:#x}: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn deframer_errors() {
+    let mut dec = frame::FrameDecoder::<16>::new();
+    let mut feed_all = |bytes: &[u8]| -> Vec<frame::Feed> {
+        bytes.iter().map(|&b| dec.feed(b)).filter(|f| *f != frame::Feed::Nothing).collect()
+    };
+    // A run that promises 4 bytes but is cut by the delimiter.
+    assert_eq!(feed_all(&[0x05, 0x11, 0x22, 0x00]), [frame::Feed::Error(FrameError::Cobs)]);
+    // Empty frames between delimiters are ignored.
+    assert_eq!(feed_all(&[0x00, 0x00]), []);
+    // 20 bytes do not fit a 16-byte buffer: one error, then skipped to the delimiter.
+    let mut long = std::vec![21u8];
+    long.extend(1..=20);
+    long.push(0);
+    assert_eq!(feed_all(&long), [frame::Feed::Error(FrameError::Oversize)]);
+    // And the next frame decodes normally.
+    assert_eq!(feed_all(&[0x03, 0x01, 0x02, 0x00]), [frame::Feed::Frame(2)]);
+    assert_eq!(dec.frame(), [1, 2]);
+}
+
+#[test]
+fn runts_and_unknown_kinds() {
+    assert_eq!(decode_raw::<Request>(&[]), Err(FrameError::Runt));
+    assert_eq!(decode_raw::<Request>(&[0x12, 0x34]), Err(FrameError::Runt));
+    // Unknown packet kind 7 with a good CRC.
+    assert_eq!(
+        decode_raw::<Request>(&raw_with_crc(&[0x07, 0x01])),
+        Err(FrameError::Unsupported { seq: None })
+    );
+    // Data, seq 5, request_id 1, Command tag 13 (from a newer host).
+    assert_eq!(
+        decode_raw::<Request>(&raw_with_crc(&[0x03, 0x05, 0x01, 0x0D, 0x00])),
+        Err(FrameError::Unsupported { seq: Some(5) })
+    );
+    // Data, seq 5, request_id 1, SetTime with its utc missing.
+    assert_eq!(
+        decode_raw::<Request>(&raw_with_crc(&[0x03, 0x05, 0x01, 0x0B])),
+        Err(FrameError::Malformed { seq: Some(5) })
+    );
+    // Trailing bytes after a complete Ack.
+    assert_eq!(
+        decode_raw::<Request>(&raw_with_crc(&[0x04, 0x05, 0x00])),
+        Err(FrameError::Malformed { seq: None })
+    );
+    // Report tag 10 (newer coordinator) in a Datagram.
+    assert_eq!(
+        decode_raw::<Report>(&raw_with_crc(&[0x05, 0x0A])),
+        Err(FrameError::Unsupported { seq: None })
+    );
+}
+
+#[test]
+fn worst_case_sizes() {
+    // The derived maxima, checked against hand-built worst cases (every varint at its longest,
+    // every collection full).
+    let entry = DeviceEntry {
+        slot: 0xFF,
+        eui64: Eui64(u64::MAX),
+        state: DeviceState::KEY_ESTABLISHED,
+        last_seen: u32::MAX,
+        lqi: 0xFF,
+        join_deadline: u32::MAX,
+    };
+    let list = Report::DeviceList(DeviceList {
+        request_id: u32::MAX,
+        capacity: 16,
+        entries: heapless::Vec::from_slice(&[entry; types::MAX_SLOTS]).unwrap(),
+    });
+    let mut buf = [0u8; 1024];
+    let n = postcard::to_slice(&list, &mut buf).unwrap().len();
+    assert_eq!(n, Report::POSTCARD_MAX_SIZE);
+
+    let text = heapless::String::<80>::try_from("x".repeat(80).as_str()).unwrap();
+    let targets = Targets::Devices(heapless::Vec::from_slice(&[Eui64(u64::MAX); 16]).unwrap());
+    let msg = Request {
+        request_id: u32::MAX,
+        command: Command::DisplayMessage(DisplayMessage {
+            message_id: u32::MAX,
+            message_control: 0xFF,
+            start_time: u32::MAX,
+            duration_in_minutes: u16::MAX,
+            message: text,
+            targets,
+        }),
+    };
+    let n = postcard::to_slice(&msg, &mut buf).unwrap().len();
+    assert_eq!(n, Request::POSTCARD_MAX_SIZE);
+
+    assert_eq!(MAX_MESSAGE_LEN, 344);
+    assert_eq!(MAX_BODY_LEN, 1 + 3 + 344);
+    assert_eq!(MAX_RAW_LEN, MAX_BODY_LEN + 2);
+    assert_eq!(MAX_WIRE_LEN, cobs::max_encoding_length(MAX_RAW_LEN) + 2);
+    let p = Packet::Data { seq: u16::MAX, msg: list };
+    let wire = wire_of(&p);
+    assert!(wire.len() <= MAX_WIRE_LEN);
+    // A Hello is far smaller than a data frame.
+    assert!(packet_fits::<Hello>());
+}
+
+fn packet_fits<T: MaxSize>() -> bool {
+    1 + T::POSTCARD_MAX_SIZE + 5 <= MAX_BODY_LEN
+}
+
+/// Static RAM of the endpoints (design.md §10: the whole firmware core ≤ 8 KiB with 16 slots).
+#[test]
+fn endpoint_ram() {
+    let coord = core::mem::size_of::<CoordinatorEndpoint>();
+    let small = core::mem::size_of::<LinkEndpoint<Report, Request, 2, 1>>();
+    std::println!("CoordinatorEndpoint {coord} B, window 2 / rx queue 1: {small} B");
+    assert!(coord <= 3 * 1024, "{coord}");
+    assert!(small <= 2 * 1024, "{small}");
+}
+
+#[test]
+fn link_keys_never_show_in_debug() {
+    let req = sample_requests().remove(0);
+    assert!(matches!(req.command, Command::AddDevice(_)));
+    let text = format!("{req:?} {req:#?}");
+    assert!(text.contains("LinkKey(<redacted>)"), "{text}");
+    for leak in ["171", "0xab", "ab, ab", "AB"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    // Nor from an endpoint holding the encoded key in its buffers, nor its events.
+    let mut p = Pair::connected();
+    p.host.send(p.now, &req).unwrap();
+    p.pump();
+    let mut events = format!("{:?} {:?} {:?}", p.host, p.coord, p.coord_events);
+    events.make_ascii_lowercase();
+    assert!(!events.contains("171") && !events.contains("0xab"), "{events}");
+}
+
+#[test]
+fn handshake_connects_both_ends() {
+    let mut p = Pair::new();
+    assert_eq!(p.host.send(0, &sample_requests()[2]), Err(LinkError::NotConnected));
+    p.pump();
+    assert!(matches!(p.host_events[..], [LinkEvent::Connected(h)] if h.node == coordinator_node()));
+    assert!(matches!(p.coord_events[..], [LinkEvent::Connected(h)] if h.node == host_node()));
+    assert_eq!(p.host.peer().unwrap().node.slot_capacity, 16);
+    assert_eq!(p.host.poll_timeout(), None);
+}
+
+#[test]
+fn incompatible_major_version_is_refused() {
+    let mut p = Pair::new();
+    let mut hello = Hello {
+        protocol: ProtocolVersion { major: 2, minor: 0 },
+        node: host_node(),
+        session: 1,
+        first_seq: 0,
+    };
+    p.coord.handle_bytes(0, &wire_of(&Packet::<Request>::Hello(hello)));
+    let ev = drain_events(&mut p.coord);
+    assert!(matches!(ev[..], [LinkEvent::Refused { by_peer: false, refusal }]
+        if refusal.reason == RefusalReason::INCOMPATIBLE_VERSION));
+    assert_eq!(p.coord.state(), LinkState::Refused);
+    // The refusal goes out first; no Hello from a refused endpoint.
+    p.host.handle_bytes(0, &drain_tx(&mut p.coord));
+    let ev = drain_events(&mut p.host);
+    assert!(ev.iter().any(|e| matches!(e, LinkEvent::Refused { by_peer: true, refusal }
+            if refusal.version == PROTOCOL_VERSION)));
+    assert_eq!(p.host.state(), LinkState::Refused);
+    p.advance(10_000);
+    assert!(drain_tx(&mut p.coord).is_empty() && drain_tx(&mut p.host).is_empty());
+    // A compatible Hello (e.g. after an upgrade) still connects; so does reconnect().
+    hello.protocol = PROTOCOL_VERSION;
+    p.coord.handle_bytes(0, &wire_of(&Packet::<Request>::Hello(hello)));
+    assert!(p.coord.is_connected());
+    p.host.reconnect(p.now);
+    p.pump();
+    assert!(p.host.is_connected() && p.coord.is_connected());
+}
+
+#[test]
+fn same_role_is_refused() {
+    let mut a = HostEndpoint::new(LinkConfig::new(host_node(), 1));
+    let mut b = HostEndpoint::new(LinkConfig::new(host_node(), 2));
+    b.handle_bytes(0, &drain_tx(&mut a));
+    assert!(drain_events(&mut b).iter().any(|e| matches!(e, LinkEvent::Refused { refusal, .. }
+            if refusal.reason == RefusalReason::ROLE_MISMATCH)));
+}
+
+#[test]
+fn data_is_acked_delivered_once_and_duplicates_reacked() {
+    let mut p = Pair::connected();
+    let reqs = sample_requests();
+    let seq = p.host.send(p.now, &reqs[1]).unwrap();
+    let first = drain_tx(&mut p.host);
+    // The wire duplicates the frame.
+    p.coord.handle_bytes(p.now, &first);
+    p.coord.handle_bytes(p.now, &first);
+    assert_eq!(drain_events(&mut p.coord), [LinkEvent::Received(reqs[1].clone())]);
+    assert_eq!(p.coord.counters().duplicates, 1);
+    p.host.handle_bytes(p.now, &drain_tx(&mut p.coord));
+    assert_eq!(drain_events(&mut p.host), [LinkEvent::Acked(seq)]);
+    assert_eq!(p.host.in_flight(), 0);
+    assert_eq!(p.host.poll_timeout(), None);
+}
+
+#[test]
+fn lost_frame_is_retransmitted_then_session_restarts() {
+    let mut p = Pair::connected();
+    let rto = u64::from(LinkConfig::DEFAULT_RETRANSMIT_TIMEOUT_MS);
+    let seq = p.host.send(p.now, &sample_requests()[2]).unwrap();
+    for _ in 0..=LinkConfig::DEFAULT_MAX_RETRIES {
+        let out = drain_tx(&mut p.host); // lost every time
+        assert!(matches!(unwrap_frame::<Request>(&out),
+            Ok(Incoming::Packet(Packet::Data { seq: s, .. })) if s == seq.0));
+        assert_eq!(p.host.poll_timeout(), Some(p.now + rto));
+        p.advance(rto);
+    }
+    assert_eq!(p.host.counters().retransmissions, u32::from(LinkConfig::DEFAULT_MAX_RETRIES));
+    let ev = drain_events(&mut p.host);
+    assert_eq!(
+        ev,
+        [LinkEvent::Failed { seq, reason: FailReason::RetriesExhausted }, LinkEvent::Disconnected]
+    );
+    assert_eq!(p.host.state(), LinkState::Connecting);
+    // The new Hello (new session) resynchronises the coordinator, which restarts too.
+    p.pump();
+    assert!(p.host.is_connected());
+    assert!(matches!(p.coord_events[..], [LinkEvent::Disconnected, LinkEvent::Connected(_)]));
+    let seq2 = p.host.send(p.now, &sample_requests()[3]).unwrap();
+    assert_eq!(seq2, Seq(seq.0 + 1));
+    p.pump();
+    assert!(p.host_events.contains(&LinkEvent::Acked(seq2)));
+    assert_eq!(p.coord_events.last(), Some(&LinkEvent::Received(sample_requests()[3].clone())));
+}
+
+#[test]
+fn window_is_bounded_until_outcomes_are_polled() {
+    let mut p = Pair::connected();
+    let r = &sample_requests()[2];
+    for _ in 0..4 {
+        p.host.send(p.now, r).unwrap();
+    }
+    assert_eq!(p.host.send(p.now, r), Err(LinkError::WindowFull));
+    let mut buf = [0u8; MAX_WIRE_LEN];
+    while let Some(n) = p.host.poll_transmit(&mut buf) {
+        p.coord.handle_bytes(p.now, &buf[..n]);
+        assert_eq!(drain_events(&mut p.coord).len(), 1);
+    }
+    p.host.handle_bytes(p.now, &drain_tx(&mut p.coord));
+    // Acked, but the outcomes are not polled yet: still full.
+    assert_eq!(p.host.send(p.now, r), Err(LinkError::WindowFull));
+    assert_eq!(drain_events(&mut p.host).len(), 4);
+    assert!(p.host.send(p.now, r).is_ok());
+}
+
+#[test]
+fn receiver_backpressure_leaves_frames_unacked() {
+    let mut p = Pair::connected();
+    let r = &sample_requests()[2];
+    for _ in 0..3 {
+        p.host.send(p.now, r).unwrap();
+    }
+    p.coord.handle_bytes(p.now, &drain_tx(&mut p.host));
+    // RXQ = 2: the third is dropped, not acked.
+    assert_eq!(p.coord.counters().rx_dropped_busy, 1);
+    p.host.handle_bytes(p.now, &drain_tx(&mut p.coord));
+    assert_eq!(drain_events(&mut p.host).len(), 2);
+    assert_eq!(drain_events(&mut p.coord).len(), 2);
+    p.advance(1000);
+    p.pump();
+    assert_eq!(p.coord_events, [LinkEvent::Received(r.clone())]);
+}
+
+#[test]
+fn unknown_variant_from_a_newer_peer_is_rejected_not_fatal() {
+    let mut p = Pair::connected();
+    // A Data frame carrying Command tag 13, as a newer host would send it, with seq 0.
+    p.coord.handle_bytes(p.now, &wire_from_body(&[0x03, 0x00, 0x2A, 0x0D, 0x01, 0x02]));
+    let ev = drain_events(&mut p.coord);
+    assert!(matches!(ev[..], [LinkEvent::ProtocolError {
+        error: ProtocolError::Frame(FrameError::Unsupported { seq: Some(0) }),
+        counters,
+    }] if counters.unsupported == 1));
+    let reply = drain_tx(&mut p.coord);
+    assert_eq!(
+        unwrap_frame::<Report>(&reply),
+        Ok(Incoming::Packet(Packet::Error(LinkFault {
+            code: LinkErrorCode::UNSUPPORTED,
+            seq: Some(0)
+        })))
+    );
+    // Its retransmission gets the same answer; the sequence number was used up, so the next
+    // frame (seq 1) is delivered.
+    p.coord.handle_bytes(p.now, &wire_from_body(&[0x03, 0x00, 0x2A, 0x0D, 0x01, 0x02]));
+    assert_eq!(drain_tx(&mut p.coord), reply);
+    let next = Packet::Data { seq: 1, msg: sample_requests()[10].clone() };
+    p.coord.handle_bytes(p.now, &wire_of(&next));
+    assert!(
+        drain_events(&mut p.coord).contains(&LinkEvent::Received(sample_requests()[10].clone()))
+    );
+}
+
+#[test]
+fn sender_learns_of_rejection() {
+    let mut p = Pair::connected();
+    let seq = p.host.send(p.now, &sample_requests()[2]).unwrap();
+    drain_tx(&mut p.host);
+    let fault =
+        Packet::<Report>::Error(LinkFault { code: LinkErrorCode::UNSUPPORTED, seq: Some(seq.0) });
+    p.host.handle_bytes(p.now, &wire_of(&fault));
+    assert_eq!(
+        drain_events(&mut p.host),
+        [LinkEvent::Failed { seq, reason: FailReason::Rejected(LinkErrorCode::UNSUPPORTED) }]
+    );
+    assert_eq!(p.host.poll_timeout(), None);
+}
+
+#[test]
+fn garbage_is_counted_and_answered_only_when_intact() {
+    let mut p = Pair::connected();
+    // A run cut by a delimiter, then two well-framed frames with wrong CRCs.
+    p.coord.handle_bytes(p.now, &[0x55; 40]);
+    p.coord.handle_bytes(
+        p.now,
+        &[0x00, 0x05, 0x11, 0x22, 0x33, 0x44, 0x00, 0x04, 0x11, 0x22, 0x33, 0x00],
+    );
+    let c = *p.coord.counters();
+    assert_eq!((c.crc_errors, c.cobs_errors), (2, 1), "{c:?}");
+    assert!(drain_tx(&mut p.coord).is_empty(), "no reply to damaged frames");
+    // One coalesced protocol-error event.
+    assert_eq!(drain_events(&mut p.coord).len(), 1);
+    // Intact but undecodable: answered.
+    p.coord.handle_bytes(p.now, &wire_from_body(&[0x09]));
+    assert!(!drain_tx(&mut p.coord).is_empty());
+    assert!(p.coord.is_connected());
+}
+
+#[test]
+fn peer_restart_fails_pending_and_resyncs() {
+    let mut p = Pair::connected();
+    let seq = p.host.send(p.now, &sample_requests()[2]).unwrap();
+    drain_tx(&mut p.host); // lost
+                           // The coordinator reboots.
+    p.coord = CoordinatorEndpoint::new(LinkConfig::new(coordinator_node(), 0x9000));
+    p.pump();
+    assert_eq!(
+        p.host_events,
+        [
+            LinkEvent::Failed { seq, reason: FailReason::SessionEnded },
+            LinkEvent::Disconnected,
+            LinkEvent::Connected(*p.host.peer().unwrap()),
+        ]
+    );
+    // Retransmitted Hellos of the same session do not reset again.
+    let hello = Hello {
+        protocol: PROTOCOL_VERSION,
+        node: coordinator_node(),
+        session: 0x9000,
+        first_seq: 0,
+    };
+    p.host.handle_bytes(p.now, &wire_of(&Packet::<Report>::Hello(hello)));
+    assert!(drain_events(&mut p.host).is_empty());
+    let seq = p.host.send(p.now, &sample_requests()[3]).unwrap();
+    p.pump();
+    assert!(p.host_events.contains(&LinkEvent::Acked(seq)));
+}
+
+#[test]
+fn datagrams_are_unacknowledged() {
+    let mut p = Pair::connected();
+    let hb = Report::Heartbeat(Heartbeat {
+        uptime_s: 5,
+        utc: 0,
+        counters: HeartbeatCounters::default(),
+    });
+    let mut buf = [0u8; MAX_WIRE_LEN];
+    assert_eq!(p.coord.send_unreliable(&hb, &mut buf[..10]), Err(LinkError::BufferTooSmall));
+    let n = p.coord.send_unreliable(&hb, &mut buf).unwrap();
+    let before = p.host.counters().frames_tx;
+    p.host.handle_bytes(p.now, &buf[..n]);
+    p.pump();
+    assert_eq!(p.host_events, [LinkEvent::Received(hb)]);
+    assert_eq!(p.host.counters().frames_tx, before, "nothing sent back");
+}
+
+#[test]
+fn fuzz_entry_accepts_anything() {
+    fuzz_decode(&[]);
+    fuzz_decode(&[0; 1000]);
+    fuzz_decode(&[0xFF; 1000]);
+    let mut all = Vec::new();
+    for r in sample_requests() {
+        all.extend(wire_of(&Packet::Data { seq: 0, msg: r }));
+    }
+    fuzz_decode(&all);
+}
+
+#[test]
+fn open_codes_print_names_or_numbers() {
+    assert_eq!(format!("{:?}", ResultCode::SLOTS_FULL), "SLOTS_FULL");
+    assert_eq!(format!("{:?}", ResultCode(0x42)), "ResultCode(0x42)");
+    assert_eq!(ResultCode::KNOWN.len(), 13);
+    assert_eq!(format!("{:?}", Eui64(0x000D_6F00_0ABC_DEF0)), "Eui64(000d6f000abcdef0)");
+    // Unknown code values survive a round trip (forward compatibility).
+    let r = Report::DeviceEvent(DeviceEvent { eui64: Eui64(1), state: DeviceState(0x99) });
+    let mut buf = [0u8; 64];
+    let bytes = postcard::to_slice(&r, &mut buf).unwrap();
+    assert_eq!(postcard::from_bytes::<Report>(bytes).unwrap(), r);
+}
