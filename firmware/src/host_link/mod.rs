@@ -16,6 +16,10 @@ mod request;
 pub mod types;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod testutil;
