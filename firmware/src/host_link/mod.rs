@@ -11,6 +11,8 @@
 
 pub mod endpoint;
 pub mod frame;
+#[cfg(feature = "host")]
+pub mod host;
 mod report;
 mod request;
 pub mod types;
