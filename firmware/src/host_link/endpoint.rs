@@ -481,8 +481,9 @@ fn encode_to_raw<M: serde::Serialize>(packet: &Packet<M>) -> Result<Raw, LinkErr
     Ok(raw)
 }
 
+/// Event order stamps (a `u64` does not wrap in practice; `wrapping_add` keeps it panic-free).
 fn next_stamp(stamp: &mut u64) -> u64 {
-    *stamp += 1;
+    *stamp = stamp.wrapping_add(1);
     *stamp
 }
 

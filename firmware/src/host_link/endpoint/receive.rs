@@ -7,6 +7,10 @@ use super::{
     bump, next_stamp, Control, FailReason, LinkEndpoint, LinkState, ProtocolError, Settled,
 };
 
+/// How far behind the expected sequence number a retransmission of a rejected frame can be.
+/// Far beyond any send window; far below the 2^16 wrap.
+const REJECT_HORIZON: u16 = 256;
+
 impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
     LinkEndpoint<Tx, Rx, WINDOW, RXQ>
 {
@@ -86,7 +90,9 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
     /// A `Data` frame we already consumed: acknowledge again, or repeat its rejection.
     fn on_duplicate(&mut self, seq: u16) {
         bump(&mut self.counters.duplicates);
-        match self.rejected.iter().find(|r| r.0 == seq) {
+        // Only a recent rejection can be the same frame: sequence numbers wrap at 2^16.
+        let recent = self.expected.wrapping_sub(seq) <= REJECT_HORIZON;
+        match self.rejected.iter().find(|r| recent && r.0 == seq) {
             Some(&(_, code)) => self.queue_fault(LinkFault { code, seq: Some(seq) }),
             None => self.ack_due = true,
         }
