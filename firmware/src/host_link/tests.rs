@@ -539,3 +539,84 @@ fn open_codes_print_names_or_numbers() {
     let bytes = postcard::to_slice(&r, &mut buf).unwrap();
     assert_eq!(postcard::from_bytes::<Report>(bytes).unwrap(), r);
 }
+
+/// Variant name of a message, from its `Debug` text.
+fn variant_name(debug: &str) -> &str {
+    debug.split(['(', ' ']).next().unwrap()
+}
+
+fn hex(bytes: &[u8]) -> std::string::String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+/// docs/host-link.md stays true: its examples, sizes, tags and codes come from the code.
+/// When this fails, the message shows the line the document should contain.
+#[test]
+fn doc_examples_are_current() {
+    let doc = include_str!("../../../docs/host-link.md");
+    let mut want: Vec<std::string::String> = Vec::new();
+    let v = PROTOCOL_VERSION;
+    want.push(format!("Protocol version **{}.{}**", v.major, v.minor));
+    for (name, value) in [
+        ("MAX_MESSAGE_LEN", MAX_MESSAGE_LEN),
+        ("MAX_BODY_LEN", MAX_BODY_LEN),
+        ("MAX_RAW_LEN", MAX_RAW_LEN),
+        ("MAX_WIRE_LEN", MAX_WIRE_LEN),
+    ] {
+        want.push(format!("| `{name}` | {value} |"));
+    }
+    let example = Packet::Data {
+        seq: 0,
+        msg: Request { request_id: 42, command: Command::SetTime(SetTime { utc: 820_540_800 }) },
+    };
+    let mut raw = [0u8; MAX_RAW_LEN];
+    let n = encode_raw(&example, &mut raw).unwrap();
+    want.push(format!("body  {}\n", hex(&raw[..n - 2])));
+    want.push(format!("crc   {}\n", hex(&raw[n - 2..n])));
+    want.push(format!("wire  {}\n", hex(&wire_of(&example))));
+    want.push(format!("wire  {}\n", hex(&wire_of(&Packet::<Request>::Ack { next: 5 }))));
+    let hello = Hello {
+        protocol: PROTOCOL_VERSION,
+        node: coordinator_node(),
+        session: 0x1234_5678,
+        first_seq: 0,
+    };
+    want.push(format!("wire  {}\n", hex(&wire_of(&Packet::<Report>::Hello(hello)))));
+    // Every message variant, with its wire tag.
+    let mut buf = [0u8; 512];
+    let requests = sample_requests();
+    let reports = sample_reports();
+    assert_eq!(requests.len() as u32, Command::VARIANTS);
+    assert_eq!(reports.len() as u32, Report::VARIANTS);
+    for (i, r) in requests.iter().enumerate() {
+        let tag = postcard::to_slice(&r.command, &mut buf).unwrap()[0];
+        assert_eq!(usize::from(tag), i, "samples in tag order");
+        let name = format!("{:?}", r.command);
+        want.push(format!("| {tag} | `{}` |", variant_name(&name)));
+    }
+    for (i, r) in reports.iter().enumerate() {
+        let tag = postcard::to_slice(r, &mut buf).unwrap()[0];
+        assert_eq!(usize::from(tag), i, "samples in tag order");
+        let name = format!("{r:?}");
+        want.push(format!("| {tag} | `{}` |", variant_name(&name)));
+    }
+    // Every named code value.
+    macro_rules! codes {
+        ($($t:ty),*) => {$(
+            for c in <$t>::KNOWN {
+                want.push(format!("0x{:02X} `{}`", c.0, c.name().unwrap()));
+            }
+        )*};
+    }
+    codes!(ResultCode, RemoveReason, DeviceState, PowerState, SwitchState, ErrorCode);
+    codes!(LinkErrorCode, RefusalReason);
+    // Line breaks in the prose may split "0x01 `NAME`"; compare with whitespace collapsed.
+    let flat = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    for w in &want {
+        let w_flat = w.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            doc.contains(w.as_str()) || (!w.ends_with('\n') && flat.contains(&w_flat)),
+            "docs/host-link.md should contain:\n{w}"
+        );
+    }
+}

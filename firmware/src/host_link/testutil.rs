@@ -188,3 +188,85 @@ impl<const N: usize> RateLabelExt for heapless::String<N> {
         heapless::String::try_from(s).expect("fixture string fits")
     }
 }
+
+/// A report of every kind.
+pub fn sample_reports() -> Vec<Report> {
+    let record = |attribute_id, value: &[u8]| AttributeRecord {
+        attribute_id,
+        status: 0,
+        data_type: 0x25,
+        value: heapless::Vec::from_slice(value).unwrap(),
+    };
+    std::vec![
+        Report::Result(RequestResult {
+            request_id: 100,
+            code: ResultCode::SUCCESS,
+            detail: ResultDetail::Slot { slot: 3, slots_free: 12 },
+        }),
+        Report::DeliveryResult(DeliveryResult {
+            request_id: 104,
+            eui64: Eui64(1),
+            outcome: DeliveryOutcome::ZclStatus(0),
+        }),
+        Report::MessageConfirmed(MessageConfirmed {
+            message_id: 7,
+            eui64: Eui64(1),
+            confirmation_time: 820_540_900,
+        }),
+        Report::EventStatus(EventStatus {
+            issuer_event_id: 0x1234_5678,
+            eui64: Eui64(2),
+            event_status: EventStatus::OPT_OUT,
+            event_status_time: 820_541_000,
+            criticality_level_applied: 3,
+            cooling_temperature_set_point_applied: i16::MIN,
+            heating_temperature_set_point_applied: i16::MIN,
+            average_load_adjustment_percentage_applied: -20,
+            duty_cycle_applied: 0xFF,
+            event_control: 1,
+        }),
+        Report::DeviceEvent(DeviceEvent { eui64: Eui64(1), state: DeviceState::KEY_ESTABLISHED }),
+        Report::DeviceList(DeviceList {
+            request_id: 102,
+            capacity: 16,
+            entries: heapless::Vec::from_slice(&[DeviceEntry {
+                slot: 0,
+                eui64: Eui64(1),
+                state: DeviceState::PENDING,
+                last_seen: 0,
+                lqi: 0,
+                join_deadline: 820_627_200,
+            }])
+            .unwrap(),
+        }),
+        Report::MeterReading(MeterReading {
+            request_id: Some(109),
+            timestamp: 820_540_800,
+            records: heapless::Vec::from_slice(&[
+                record(0x0000, &[0x40, 0xE2, 0x01, 0, 0, 0]),
+                AttributeRecord {
+                    attribute_id: 0x0001,
+                    status: 0x86,
+                    data_type: 0,
+                    value: heapless::Vec::new(),
+                },
+            ])
+            .unwrap(),
+        }),
+        Report::PowerSwitchStatus(PowerSwitchStatus {
+            request_id: None,
+            power: PowerState::ON,
+            switch: SwitchState::CLOSED,
+            at: 820_540_800,
+        }),
+        Report::Heartbeat(Heartbeat {
+            uptime_s: 3600,
+            utc: 820_540_800,
+            counters: HeartbeatCounters::default(),
+        }),
+        Report::Error(ErrorReport {
+            code: ErrorCode::CLOCK_LOST,
+            detail: RateLabelExt::of("RTC lost power"),
+        }),
+    ]
+}
