@@ -270,7 +270,7 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
                 Feed::Error(e) => self.frame_error(e),
                 Feed::Frame(_) => match decode_raw::<Rx>(self.decoder.frame()) {
                     Ok(incoming) => {
-                        self.counters.frames_rx = self.counters.frames_rx.wrapping_add(1);
+                        bump(&mut self.counters.frames_rx);
                         self.on_incoming(incoming);
                     }
                     Err(e) => self.frame_error(e),
@@ -291,7 +291,7 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
         let max_tx = self.config.max_retries.saturating_add(1);
         for i in 0..self.in_flight.len() {
             let Some(e) = self.in_flight.get_mut(i) else { break };
-            if e.settled.is_some() || e.deadline.is_none_or(|d| d > now) {
+            if e.settled.is_some() || e.deadline.is_none_or(|d| d > self.now) {
                 continue;
             }
             if e.transmissions >= max_tx {
@@ -299,14 +299,14 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
                 let stamp = next_stamp(&mut self.stamp);
                 e.settled = Some(Settled { stamp, failure: Some(FailReason::RetriesExhausted) });
                 e.deadline = None;
-                self.counters.retries_exhausted = self.counters.retries_exhausted.wrapping_add(1);
+                bump(&mut self.counters.retries_exhausted);
             } else {
                 e.deadline = None;
-                self.counters.retransmissions = self.counters.retransmissions.wrapping_add(1);
+                bump(&mut self.counters.retransmissions);
             }
         }
         if exhausted {
-            self.reconnect(now);
+            self.reconnect(self.now);
         }
     }
 
@@ -326,11 +326,11 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
     /// latest `now` given to the endpoint, so call this right after the `handle_*` calls.
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
         if buf.len() < MAX_WIRE_LEN {
-            self.counters.tx_buffer_too_small = self.counters.tx_buffer_too_small.wrapping_add(1);
+            bump(&mut self.counters.tx_buffer_too_small);
             return None;
         }
         let n = self.next_frame(buf)?;
-        self.counters.frames_tx = self.counters.frames_tx.wrapping_add(1);
+        bump(&mut self.counters.frames_tx);
         Some(n)
     }
 
@@ -410,16 +410,19 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
         self.state = LinkState::Connected;
         self.hello_due = false;
         self.hello_deadline = None;
-        self.counters.sessions = self.counters.sessions.wrapping_add(1);
+        bump(&mut self.counters.sessions);
         self.push_control(Control::Connected(hello));
     }
 
     fn refuse(&mut self, reason: RefusalReason) {
         let refusal = Refusal { reason, version: PROTOCOL_VERSION };
+        let already = self.state == LinkState::Refused;
         self.end_session();
         self.state = LinkState::Refused;
         self.refusal = Some(refusal);
-        self.push_control(Control::Refused { refusal, by_peer: false });
+        if !already {
+            self.push_control(Control::Refused { refusal, by_peer: false });
+        }
     }
 
     fn push_control(&mut self, c: Control) {

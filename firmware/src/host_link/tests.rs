@@ -497,6 +497,58 @@ fn peer_restart_fails_pending_and_resyncs() {
     assert!(p.host_events.contains(&LinkEvent::Acked(seq)));
 }
 
+/// A coordinator that reboots with the same session seed (a misconfiguration: no RNG, no boot
+/// counter) looks like a retransmitted Hello; the sequence-number mismatch is detected and both
+/// ends resynchronise within a few retransmission timeouts.
+#[test]
+fn reboot_with_the_same_session_seed_recovers() {
+    let mut p = Pair::connected();
+    // Both ends have sent a few frames, so their sequence numbers have moved on.
+    for (q, r) in sample_requests()[..3].iter().zip(sample_reports()) {
+        p.host.send(p.now, q).unwrap();
+        p.coord.send(p.now, &r).unwrap();
+        p.pump();
+    }
+    p.host_events.clear();
+    p.coord = CoordinatorEndpoint::new(LinkConfig::new(coordinator_node(), 0x2000));
+    let report = sample_reports().remove(4);
+    let request = sample_requests().remove(5);
+    let (mut report_sent, mut request_sent) = (false, false);
+    let (mut report_got, mut request_got) = (false, false);
+    for _ in 0..100 {
+        p.pump();
+        if !report_sent && p.coord.is_connected() {
+            report_sent = p.coord.send(p.now, &report).is_ok();
+        }
+        if !request_sent && p.host.is_connected() {
+            request_sent = p.host.send(p.now, &request).is_ok();
+        }
+        // Failed frames are sent again by the applications, as the gateway and firmware would.
+        for e in p.host_events.drain(..) {
+            match e {
+                LinkEvent::Received(r) => report_got |= r == report,
+                LinkEvent::Failed { .. } => request_sent = false,
+                _ => {}
+            }
+        }
+        for e in p.coord_events.drain(..) {
+            match e {
+                LinkEvent::Received(r) => request_got |= r == request,
+                LinkEvent::Failed { .. } => report_sent = false,
+                _ => {}
+            }
+        }
+        if report_got && request_got {
+            break;
+        }
+        p.advance(100);
+    }
+    assert!(report_got && request_got, "{} ms", p.now);
+    assert!(p.now <= 1000, "{} ms", p.now);
+    assert!(p.host.counters().desyncs + p.coord.counters().desyncs > 0);
+    assert!(p.host.counters().sessions >= 2, "{:?}", p.host.counters());
+}
+
 #[test]
 fn datagrams_are_unacknowledged() {
     let mut p = Pair::connected();
