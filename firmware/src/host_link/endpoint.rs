@@ -472,8 +472,7 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
 /// Encodes a frame that is not kept for retransmission straight into `buf`.
 fn control_frame(packet: &Packet<()>, buf: &mut [u8]) -> Option<usize> {
     let raw = encode_to_raw(packet).ok()?;
-    let lead = matches!(packet, Packet::Hello(_) | Packet::HelloReply { .. });
-    wrap(&raw, buf, lead).ok()
+    wrap(&raw, buf, packet.leading_delimiter()).ok()
 }
 
 fn encode_to_raw<M: serde::Serialize>(packet: &Packet<M>) -> Result<Raw, LinkError> {

@@ -115,6 +115,15 @@ pub enum Packet<M> {
     Error(LinkFault),
 }
 
+impl<M> Packet<M> {
+    /// Whether the frame is also preceded by a delimiter on the wire: `Hello`s are, so that a
+    /// receiver holding a partial frame from before our restart drops it instead of merging it
+    /// with ours.
+    pub fn leading_delimiter(&self) -> bool {
+        matches!(self, Packet::Hello(_) | Packet::HelloReply { .. })
+    }
+}
+
 /// Tags of [`Packet`] variants.
 pub(crate) mod tag {
     pub const HELLO: u32 = 0;
@@ -202,8 +211,7 @@ pub fn encode_raw<M: Serialize>(packet: &Packet<M>, buf: &mut [u8]) -> Result<us
 }
 
 /// COBS-encodes `raw` into `out` followed by the delimiter, with a leading delimiter too when
-/// `lead` is set (used for `Hello`s so a receiver holding a partial frame from before our
-/// restart drops it instead of merging it with ours). Returns the bytes written.
+/// `lead` is set ([`Packet::leading_delimiter`]). Returns the bytes written.
 pub fn wrap(raw: &[u8], out: &mut [u8], lead: bool) -> Result<usize, EncodeError> {
     let start = usize::from(lead);
     if lead {
@@ -223,8 +231,7 @@ pub fn encode_frame<M: Serialize>(
 ) -> Result<usize, EncodeError> {
     let mut raw = [0u8; MAX_RAW_LEN];
     let n = encode_raw(packet, &mut raw)?;
-    let lead = matches!(packet, Packet::Hello(_) | Packet::HelloReply { .. });
-    wrap(raw.get(..n).ok_or(EncodeError::BufferTooSmall)?, out, lead)
+    wrap(raw.get(..n).ok_or(EncodeError::BufferTooSmall)?, out, packet.leading_delimiter())
 }
 
 /// Decodes `T` from the whole of `bytes` (trailing bytes are an error: postcard is not

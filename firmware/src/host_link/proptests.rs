@@ -1,7 +1,7 @@
 //! Property tests: every message round-trips; arbitrary bytes never panic the decoder and never
 //! produce a message nobody sent.
 
-use super::frame::{decode_raw, encode_frame, Feed, FrameDecoder, Incoming};
+use super::frame::Incoming;
 use super::testutil::*;
 use super::types::*;
 use super::*;
@@ -240,17 +240,7 @@ fn check_message<M: Message + Clone + PartialEq + core::fmt::Debug>(m: &M, seq: 
     assert!(bytes.len() <= M::POSTCARD_MAX_SIZE);
     assert_eq!(&postcard::from_bytes::<M>(bytes).unwrap(), m);
     let p = Packet::Data { seq, msg: m.clone() };
-    let mut wire = [0u8; MAX_WIRE_LEN];
-    let n = encode_frame(&p, &mut wire).unwrap();
-    let mut dec = FrameDecoder::<MAX_RAW_LEN>::new();
-    let got: Vec<_> = wire[..n]
-        .iter()
-        .filter_map(|&b| match dec.feed(b) {
-            Feed::Frame(_) => Some(decode_raw::<M>(dec.frame())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(got, [Ok(Incoming::Packet(p))]);
+    assert_eq!(unwrap_frame::<M>(&wire_of(&p)), Ok(Incoming::Packet(p)));
 }
 
 proptest! {
@@ -283,19 +273,15 @@ proptest! {
         let mut coord =
             LinkEndpoint::<Report, Request, 4, 16>::new(LinkConfig::new(coordinator_node(), 3));
         let hello = Hello { protocol: PROTOCOL_VERSION, node: host_node(), session: 5, first_seq: 0 };
-        let mut stream = Vec::new();
-        let mut wire = [0u8; MAX_WIRE_LEN];
-        let n = encode_frame(&Packet::<Request>::Hello(hello), &mut wire).unwrap();
-        stream.extend_from_slice(&wire[..n]);
+        let mut stream = wire_of(&Packet::<Request>::Hello(hello));
         for (i, (m, (g, delimited))) in msgs.iter().zip(&garbage).enumerate() {
             stream.extend_from_slice(g);
             if *delimited {
                 stream.push(0);
             }
-            let p = Packet::Data { seq: i as u16, msg: m.clone() };
-            let n = encode_frame(&p, &mut wire).unwrap();
-            stream.extend_from_slice(&wire[..n]);
+            stream.extend(wire_of(&Packet::Data { seq: i as u16, msg: m.clone() }));
         }
+        let mut wire = [0u8; MAX_WIRE_LEN];
         let mut received = Vec::new();
         let mut rest = &stream[..];
         for c in cuts.iter().cycle() {

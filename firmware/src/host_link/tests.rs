@@ -1,31 +1,11 @@
 //! Unit tests: framing, sizes, handshake, acknowledgement and retransmission rules.
 
-use super::frame::{decode_raw, encode_frame, encode_raw, FrameError, Incoming, CRC};
+use super::frame::{decode_raw, encode_raw, FrameError, Incoming, CRC};
 use super::testutil::*;
 use super::*;
 use postcard::experimental::max_size::MaxSize;
 use std::format;
 use std::vec::Vec;
-
-/// Decodes one complete wire frame (delimiters included) with the endpoint's de-framer.
-fn unwrap_frame<M: Message>(wire: &[u8]) -> Result<Incoming<M>, FrameError> {
-    let mut dec = frame::FrameDecoder::<MAX_RAW_LEN>::new();
-    let mut out = None;
-    for &b in wire {
-        match dec.feed(b) {
-            frame::Feed::Nothing => {}
-            frame::Feed::Frame(_) => out = Some(decode_raw::<M>(dec.frame())),
-            frame::Feed::Error(e) => out = Some(Err(e)),
-        }
-    }
-    out.expect("a complete frame")
-}
-
-fn wire_of<M: serde::Serialize>(p: &Packet<M>) -> Vec<u8> {
-    let mut buf = [0u8; MAX_WIRE_LEN];
-    let n = encode_frame(p, &mut buf).unwrap();
-    buf[..n].to_vec()
-}
 
 fn raw_with_crc(body: &[u8]) -> Vec<u8> {
     let mut raw = body.to_vec();

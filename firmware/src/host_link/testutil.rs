@@ -1,7 +1,30 @@
 //! Helpers shared by the host-link tests.
 
+use super::frame::{decode_raw, encode_frame, Feed, FrameDecoder, FrameError, Incoming};
 use super::*;
 use std::vec::Vec;
+
+/// Decodes the last complete frame in `wire` (delimiters included) with the endpoint's
+/// de-framer.
+pub fn unwrap_frame<M: Message>(wire: &[u8]) -> Result<Incoming<M>, FrameError> {
+    let mut dec = FrameDecoder::<MAX_RAW_LEN>::new();
+    let mut out = None;
+    for &b in wire {
+        match dec.feed(b) {
+            Feed::Nothing => {}
+            Feed::Frame(_) => out = Some(decode_raw::<M>(dec.frame())),
+            Feed::Error(e) => out = Some(Err(e)),
+        }
+    }
+    out.expect("a complete frame")
+}
+
+/// One packet as it goes on the wire.
+pub fn wire_of<M: serde::Serialize>(p: &Packet<M>) -> Vec<u8> {
+    let mut buf = [0u8; MAX_WIRE_LEN];
+    let n = encode_frame(p, &mut buf).unwrap();
+    buf[..n].to_vec()
+}
 
 pub fn host_node() -> NodeInfo {
     NodeInfo {
