@@ -40,8 +40,9 @@ pub struct LinkConfig {
     /// differ between boots (random, or a boot counter): a peer that sees a known session id
     /// takes the `Hello` for a retransmission.
     pub session_seed: u32,
-    /// Time before an unacknowledged `Data` frame is sent again. At 115200 baud the largest
-    /// frame takes about 40 ms each way.
+    /// Time before an unacknowledged `Data` frame is sent again. It must exceed the worst
+    /// round trip: a full window of the largest frames each way plus processing. At 115200 baud
+    /// a 354-byte frame takes 31 ms, so 2 × 4 × 31 ms ≈ 250 ms; the default doubles that.
     pub retransmit_timeout_ms: u32,
     /// Retransmissions after the first transmission before the session is declared lost.
     pub max_retries: u8,
@@ -50,7 +51,7 @@ pub struct LinkConfig {
 }
 
 impl LinkConfig {
-    pub const DEFAULT_RETRANSMIT_TIMEOUT_MS: u32 = 250;
+    pub const DEFAULT_RETRANSMIT_TIMEOUT_MS: u32 = 500;
     pub const DEFAULT_MAX_RETRIES: u8 = 5;
     pub const DEFAULT_HELLO_INTERVAL_MS: u32 = 1000;
 

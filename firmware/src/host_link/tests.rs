@@ -597,6 +597,15 @@ fn doc_examples_are_current() {
     ] {
         want.push(format!("| `{name}` | {value} |"));
     }
+    want.push(format!(
+        "`retransmit_timeout_ms` (default {} ms)",
+        LinkConfig::DEFAULT_RETRANSMIT_TIMEOUT_MS
+    ));
+    want.push(format!("`max_retries` (default {})", LinkConfig::DEFAULT_MAX_RETRIES));
+    want.push(format!(
+        "`hello_interval_ms` (default {} ms)",
+        LinkConfig::DEFAULT_HELLO_INTERVAL_MS
+    ));
     let example = Packet::Data {
         seq: 0,
         msg: Request { request_id: 42, command: Command::SetTime(SetTime { utc: 820_540_800 }) },
