@@ -18,6 +18,8 @@ mod request;
 pub mod types;
 
 #[cfg(test)]
+mod endpoint_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod sim_tests;

@@ -62,6 +62,21 @@ pub fn drain_events<Tx: Message, Rx: Message, const W: usize, const R: usize>(
     std::iter::from_fn(|| ep.poll_event()).collect()
 }
 
+/// `body ‖ crc`, for hand-made frames.
+pub fn raw_with_crc(body: &[u8]) -> Vec<u8> {
+    let mut raw = body.to_vec();
+    raw.extend_from_slice(&frame::CRC.checksum(body).to_le_bytes());
+    raw
+}
+
+/// A hand-made body, framed (no leading delimiter).
+pub fn wire_from_body(body: &[u8]) -> Vec<u8> {
+    let raw = raw_with_crc(body);
+    let mut buf = [0u8; MAX_WIRE_LEN];
+    let n = frame::wrap(&raw, &mut buf, false).unwrap();
+    buf[..n].to_vec()
+}
+
 /// A host and a coordinator endpoint on a perfect wire.
 pub struct Pair {
     pub host: HostEndpoint,
