@@ -4,3 +4,8 @@
 //! This crate is filled by the `firmware` issue; until then it only fixes the crate boundary
 //! shown in `design.md` §2.
 #![no_std]
+
+#[cfg(any(test, feature = "host"))]
+extern crate std;
+
+pub mod host_link;
