@@ -5,4 +5,8 @@
 //! shown in `design.md` §2.
 #![no_std]
 
+#[cfg(any(test, feature = "host"))]
+extern crate std;
+
 pub mod esi;
+pub mod host_link;
