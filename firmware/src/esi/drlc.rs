@@ -17,9 +17,14 @@ use super::action::EventStatusReport;
 use super::command::{CommandError, LoadControlCommand, RequestId, Targets};
 use super::delivery::Push;
 use super::metering::Metrology;
-use super::se_wire::{self, DrlcRequest};
-use super::tx::ApsPayload;
+use super::tx::{self, ApsPayload};
 use super::{Esi, Pending, ReplyTo, Scheduled};
+use zse::cluster::drlc::{
+    CancelAllLoadControlEvents, CancelControl, CancelLoadControlEvent, ClientCommand,
+    CriticalityLevel, DeviceClass, EventControl, LoadControlEvent, ReportEventStatus,
+    ServerCommand,
+};
+use zse::cluster::ClusterCommand;
 use zse::zcl::{Header, Status, UtcTime};
 
 /// Longest DR event (se10.md §4.2: 1440 minutes).
@@ -108,6 +113,30 @@ impl DrEvent {
         self.start <= now_utc && now_utc < self.end
     }
 
+    /// The LoadControlEvent frame (absolute start, remaining duration after a cancel).
+    fn frame(&self) -> LoadControlEvent {
+        LoadControlEvent {
+            issuer_event_id: self.issuer_event_id,
+            device_class: DeviceClass(self.device_class),
+            utility_enrollment_group: self.utility_enrollment_group,
+            start_time: UtcTime(self.start),
+            duration_in_minutes: self.wire_duration(),
+            criticality_level: CriticalityLevel(self.criticality_level),
+            cooling_temperature_offset: self.cooling_temperature_offset,
+            heating_temperature_offset: self.heating_temperature_offset,
+            cooling_temperature_set_point: self.cooling_temperature_set_point,
+            heating_temperature_set_point: self.heating_temperature_set_point,
+            average_load_adjustment_percentage: self.average_load_adjustment_percentage,
+            duty_cycle: self.duty_cycle,
+            event_control: EventControl(self.event_control),
+        }
+    }
+
+    fn encode(&self, tsn: u8, ddr: bool) -> Option<ApsPayload> {
+        let cmd = ClusterCommand::DrlcServer(ServerCommand::LoadControlEvent(self.frame()));
+        tx::cluster_command(cmd, tsn, ddr)
+    }
+
     /// Duration to put on the wire: whole minutes from start to the (possibly cancelled) end,
     /// rounded up so a cancelled event still covers its effective time.
     pub fn wire_duration(&self) -> u16 {
@@ -181,26 +210,44 @@ impl<const N: usize> EventTable<N> {
 
 /// CancelLoadControlEvent / CancelAllLoadControlEvents frame for a cancel push.
 pub(crate) fn cancel_frame(push: Push, tsn: u8, ddr: bool) -> Option<ApsPayload> {
-    match push {
+    let cmd = match push {
         Push::CancelLoadControlEvent {
             issuer_event_id,
             device_class,
             utility_enrollment_group,
             cancel_control,
             effective_time,
-        } => se_wire::cancel_load_control_event(
+        } => ServerCommand::CancelLoadControlEvent(CancelLoadControlEvent {
             issuer_event_id,
-            device_class,
+            device_class: DeviceClass(device_class),
             utility_enrollment_group,
-            cancel_control,
-            effective_time,
-            tsn,
-            ddr,
-        ),
+            cancel_control: CancelControl(cancel_control),
+            effective_time: UtcTime(effective_time),
+        }),
         Push::CancelAllLoadControlEvents { cancel_control } => {
-            se_wire::cancel_all_load_control_events(cancel_control, tsn, ddr)
+            ServerCommand::CancelAllLoadControlEvents(CancelAllLoadControlEvents {
+                cancel_control: CancelControl(cancel_control),
+            })
         }
-        _ => None,
+        _ => return None,
+    };
+    tx::cluster_command(ClusterCommand::DrlcServer(cmd), tsn, ddr)
+}
+
+/// The host-facing form of a device's ReportEventStatus (the signature is not checked: no
+/// ECDSA in the core).
+fn report(r: &ReportEventStatus) -> EventStatusReport {
+    EventStatusReport {
+        issuer_event_id: r.issuer_event_id,
+        event_status: r.event_status.0,
+        event_status_time: r.event_status_time,
+        criticality_level_applied: r.criticality_level_applied.0,
+        cooling_temperature_set_point_applied: r.cooling_temperature_set_point_applied,
+        heating_temperature_set_point_applied: r.heating_temperature_set_point_applied,
+        average_load_adjustment_percentage_applied: r.average_load_adjustment_percentage_applied,
+        duty_cycle_applied: r.duty_cycle_applied,
+        event_control: r.event_control.0,
+        signature_type: r.signature_type.0,
     }
 }
 
@@ -286,17 +333,23 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
     ) -> Option<ApsPayload> {
         let now_utc = self.clock.utc(self.now)?;
         let e = self.events.get(issuer_event_id).filter(|e| e.end > now_utc)?;
-        se_wire::load_control_event(e, tsn, ddr)
+        e.encode(tsn, ddr)
     }
 
     /// A DRLC client command from a device.
-    pub(crate) fn on_drlc_client(&mut self, to: &ReplyTo, header: &Header, command: &DrlcRequest) {
-        match *command {
-            DrlcRequest::ReportEventStatus(report) => {
-                self.forward_event_status(to, report);
+    pub(crate) fn on_drlc_client(
+        &mut self,
+        to: &ReplyTo,
+        header: &Header,
+        command: &ClientCommand,
+    ) {
+        match command {
+            ClientCommand::ReportEventStatus(r) => {
+                self.forward_event_status(to, report(r));
                 self.success_response(to, header);
             }
-            DrlcRequest::GetScheduledEvents { start_time, number_of_events } => {
+            ClientCommand::GetScheduledEvents(g) => {
+                let (start_time, number_of_events) = (g.start_time.0, g.number_of_events);
                 let Some(t) = self.clock.utc(self.now) else {
                     return self.error_response(to, header, Status::NOT_FOUND);
                 };
@@ -325,7 +378,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         if s.remaining > 0 {
             self.scheduled_events = Some(s);
         }
-        let payload = se_wire::load_control_event(&e, s.tsn, true)?;
+        let payload = e.encode(s.tsn, true)?;
         Some(self.aps_frame(&s.to, payload))
     }
 }

@@ -17,7 +17,6 @@ use super::attributes::is_served;
 use super::clock::Instant;
 use super::counters::bump;
 use super::metering::Metrology;
-use super::se_wire;
 use super::{Esi, ReplyTo};
 use zse::cluster::ClusterCommand;
 use zse::zcl::foundation::Command as Foundation;
@@ -82,13 +81,13 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
             secure: ind.security == ApsSecurity::LinkKey,
             broadcast: ind.broadcast,
         };
-        let Ok((header, body)) = Header::parse(ind.payload) else {
+        let Ok((header, _)) = Header::parse(ind.payload) else {
             return bump(&mut self.counters.rx_malformed);
         };
-        self.dispatch(&to, &header, body, ind.payload);
+        self.dispatch(&to, &header, ind.payload);
     }
 
-    fn dispatch(&mut self, to: &ReplyTo, header: &Header, body: &[u8], frame: &[u8]) {
+    fn dispatch(&mut self, to: &ReplyTo, header: &Header, frame: &[u8]) {
         if !is_served(to.cluster) {
             if !(header.frame_type == FrameType::Global
                 && is_foundation_response(header.command_id))
@@ -107,7 +106,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
             return self.error_response(to, header, status);
         }
         if header.frame_type == FrameType::ClusterSpecific {
-            return self.cluster_specific(to, header, body, frame);
+            return self.cluster_specific(to, header, frame);
         }
         let Ok(parsed) = Frame::parse(to.cluster, frame) else {
             bump(&mut self.counters.rx_malformed);
@@ -135,43 +134,34 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         }
     }
 
-    fn cluster_specific(&mut self, to: &ReplyTo, header: &Header, body: &[u8], frame: &[u8]) {
+    fn cluster_specific(&mut self, to: &ReplyTo, header: &Header, frame: &[u8]) {
         let unsupported = |esi: &mut Self| {
             bump(&mut esi.counters.rx_unsupported);
             esi.error_response(to, header, Status::UNSUP_CLUSTER_COMMAND);
         };
-        let malformed = |esi: &mut Self| {
-            bump(&mut esi.counters.rx_malformed);
-            esi.error_response(to, header, Status::MALFORMED_COMMAND);
-        };
-        // The ESI is the server of every cluster it serves: it only accepts client commands.
-        if header.direction != Direction::ClientToServer {
+        // The ESI is the server of every cluster it serves, so it accepts only client commands,
+        // and only on Price, DRLC and Messaging: Basic, Time and Metering commands (the latter
+        // are for mirrors and profiles, which this ESI does not offer) and Key Establishment
+        // (CBKE is the stack's job) are unsupported whatever their payload.
+        let implemented = matches!(
+            to.cluster,
+            ClusterId::PRICE | ClusterId::DEMAND_RESPONSE_LOAD_CONTROL | ClusterId::MESSAGING
+        );
+        if header.direction != Direction::ClientToServer || !implemented {
             return unsupported(self);
         }
-        match to.cluster {
-            ClusterId::PRICE => match se_wire::parse_price(header.command_id, body) {
-                Ok(Some(req)) => self.on_price_client(to, header, req),
-                Ok(None) => unsupported(self),
-                Err(_) => malformed(self),
-            },
-            ClusterId::DEMAND_RESPONSE_LOAD_CONTROL => {
-                match se_wire::parse_drlc(header.command_id, body) {
-                    Ok(Some(req)) => self.on_drlc_client(to, header, &req),
-                    Ok(None) => unsupported(self),
-                    Err(_) => malformed(self),
-                }
+        let command = match Frame::parse(to.cluster, frame) {
+            Ok(Frame { payload: Payload::Cluster(c), .. }) => c,
+            Ok(_) => return unsupported(self),
+            Err(_) => {
+                bump(&mut self.counters.rx_malformed);
+                return self.error_response(to, header, Status::MALFORMED_COMMAND);
             }
-            ClusterId::MESSAGING => match Frame::parse(to.cluster, frame) {
-                Ok(Frame {
-                    payload: Payload::Cluster(ClusterCommand::MessagingClient(c)), ..
-                }) => {
-                    self.on_messaging_client(to, header, &c);
-                }
-                Ok(_) => unsupported(self),
-                Err(_) => malformed(self),
-            },
-            // Basic, Time, Metering (SE 1.0 meter-side commands are for mirrors and profiles,
-            // which this ESI does not offer) and Key Establishment (CBKE is the stack's job).
+        };
+        match command {
+            ClusterCommand::PriceClient(c) => self.on_price_client(to, header, &c),
+            ClusterCommand::DrlcClient(c) => self.on_drlc_client(to, header, &c),
+            ClusterCommand::MessagingClient(c) => self.on_messaging_client(to, header, &c),
             _ => unsupported(self),
         }
     }

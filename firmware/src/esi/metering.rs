@@ -15,33 +15,23 @@ use super::{Esi, Pending};
 use zse::field::{Int24, Uint24, Uint48};
 use zse::zcl::{UtcTime, Value};
 
-/// Metering Status bitmap (attribute 0x0200; se10.md §6.3, electricity layout).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct MeterStatus(pub u8);
+pub use zse::cluster::metering::MeterStatus;
 
-impl MeterStatus {
-    pub const CHECK_METER: u8 = 0x01;
-    pub const LOW_BATTERY: u8 = 0x02;
-    pub const TAMPER_DETECT: u8 = 0x04;
-    pub const POWER_FAILURE: u8 = 0x08;
-    pub const POWER_QUALITY: u8 = 0x10;
-    pub const LEAK_DETECT: u8 = 0x20;
-    pub const SERVICE_DISCONNECT_OPEN: u8 = 0x40;
-
-    pub const fn power(self) -> PowerState {
-        if self.0 & Self::POWER_FAILURE != 0 {
-            PowerState::Off
-        } else {
-            PowerState::On
-        }
+/// Mains power from the Status bitmap (bit 3, Power Failure).
+pub const fn power_state(status: MeterStatus) -> PowerState {
+    if status.power_failure() {
+        PowerState::Off
+    } else {
+        PowerState::On
     }
+}
 
-    pub const fn switch(self) -> SwitchState {
-        if self.0 & Self::SERVICE_DISCONNECT_OPEN != 0 {
-            SwitchState::Open
-        } else {
-            SwitchState::Closed
-        }
+/// Service switch from the Status bitmap (bit 6, Service Disconnect Open).
+pub const fn switch_state(status: MeterStatus) -> SwitchState {
+    if status.service_disconnect_open() {
+        SwitchState::Open
+    } else {
+        SwitchState::Closed
     }
 }
 
@@ -110,16 +100,11 @@ impl Metrology for NoMetrology {
 
 /// Metering server attribute ids the ESI serves (se10.md §6.1–6.5).
 pub mod attr {
-    pub const CURRENT_SUMMATION_DELIVERED: u16 = 0x0000;
-    pub const CURRENT_SUMMATION_RECEIVED: u16 = 0x0001;
-    pub const STATUS: u16 = 0x0200;
-    pub const UNIT_OF_MEASURE: u16 = 0x0300;
-    pub const MULTIPLIER: u16 = 0x0301;
-    pub const DIVISOR: u16 = 0x0302;
-    pub const SUMMATION_FORMATTING: u16 = 0x0303;
-    pub const DEMAND_FORMATTING: u16 = 0x0304;
-    pub const METERING_DEVICE_TYPE: u16 = 0x0306;
-    pub const INSTANTANEOUS_DEMAND: u16 = 0x0400;
+    pub use zse::cluster::metering::attr::{
+        CURRENT_SUMMATION_DELIVERED, CURRENT_SUMMATION_RECEIVED, DEMAND_FORMATTING, DIVISOR,
+        INSTANTANEOUS_DEMAND, METERING_DEVICE_TYPE, MULTIPLIER, STATUS, SUMMATION_FORMATTING,
+        UNIT_OF_MEASURE,
+    };
 
     /// All of them, in id order; a host `ReadMeter` may name only these.
     pub const SERVED: [u16; 10] = [
@@ -261,7 +246,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
 
     /// Current power and switch state, `None` if the metrology cannot tell.
     pub(crate) fn power_switch(&mut self) -> Option<(PowerState, SwitchState)> {
-        self.meter.status().map(|s| (s.power(), s.switch()))
+        self.meter.status().map(|s| (power_state(s), switch_state(s)))
     }
 
     /// Polls the metrology status and reports a change (or the first observation).
@@ -297,8 +282,8 @@ mod tests {
 
     #[test]
     fn status_bits_give_power_and_switch() {
-        assert_eq!(MeterStatus(0x08).power(), PowerState::Off);
-        assert_eq!(MeterStatus(0x40).switch(), SwitchState::Open);
-        assert_eq!(MeterStatus(0).power(), PowerState::On);
+        assert_eq!(power_state(MeterStatus(0x08)), PowerState::Off);
+        assert_eq!(switch_state(MeterStatus(0x40)), SwitchState::Open);
+        assert_eq!(power_state(MeterStatus(0)), PowerState::On);
     }
 }

@@ -26,7 +26,6 @@ mod messaging;
 pub mod metering;
 mod price;
 mod provisioning;
-mod se_wire;
 pub mod slot;
 mod tx;
 

@@ -13,12 +13,18 @@
 
 use super::clock::end_of;
 use super::command::{CommandError, PriceCommand, RequestId};
+use super::counters::bump;
 use super::delivery::Push;
 use super::metering::Metrology;
-use super::se_wire::{self, PriceRequest};
-use super::tx::ApsPayload;
+use super::tx::{self, ApsPayload};
 use super::{Esi, ReplyTo, Scheduled, SlotState};
-use zse::zcl::{Header, Status};
+use zse::cluster::metering::UnitOfMeasure;
+use zse::cluster::price::{
+    ClientCommand, NumberOfPriceTiersAndRegisterTier, PriceTrailingDigitAndPriceTier, PublishPrice,
+    ServerCommand,
+};
+use zse::cluster::ClusterCommand;
+use zse::zcl::{Header, Status, UtcTime, ZclStr};
 
 /// Longest rate label (octet string ≤ 12 bytes, se10.md §3.4).
 pub const RATE_LABEL_MAX_LEN: usize = 12;
@@ -53,6 +59,41 @@ impl PriceEvent {
     /// End in UTC seconds (`u32::MAX` = until changed).
     pub fn end(&self) -> u32 {
         end_of(self.start, self.duration_in_minutes, true)
+    }
+
+    /// PublishPrice fields 1–14 (se10.md §3.4: what an SE 1.0 ESI sends), with the sender's
+    /// current time.
+    fn frame(&self, now_utc: u32) -> PublishPrice<'_> {
+        PublishPrice {
+            provider_id: self.provider_id,
+            rate_label: ZclStr::new(self.rate_label()),
+            issuer_event_id: self.issuer_event_id,
+            current_time: UtcTime(now_utc),
+            unit_of_measure: UnitOfMeasure(self.unit_of_measure),
+            currency: self.currency,
+            price_trailing_digit_and_price_tier: PriceTrailingDigitAndPriceTier(
+                self.price_trailing_digit_and_price_tier,
+            ),
+            number_of_price_tiers_and_register_tier: NumberOfPriceTiersAndRegisterTier(
+                self.number_of_price_tiers_and_register_tier,
+            ),
+            start_time: UtcTime(self.start),
+            duration_in_minutes: self.duration_in_minutes,
+            price: self.price,
+            price_ratio: Some(self.price_ratio),
+            generation_price: Some(self.generation_price),
+            generation_price_ratio: Some(self.generation_price_ratio),
+            alternate_cost_delivered: None,
+            alternate_cost_unit: None,
+            alternate_cost_trailing_digit: None,
+            number_of_block_thresholds: None,
+            price_control: None,
+        }
+    }
+
+    fn encode(&self, now_utc: u32, tsn: u8, ddr: bool) -> Option<ApsPayload> {
+        let cmd = ClusterCommand::PriceServer(ServerCommand::PublishPrice(self.frame(now_utc)));
+        tx::cluster_command(cmd, tsn, ddr)
     }
 
     fn overlaps(&self, start: u32, end: u32) -> bool {
@@ -238,40 +279,51 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
     ) -> Option<ApsPayload> {
         let e = self.prices.get(issuer_event_id)?;
         let now_utc = self.clock.utc(self.now)?;
-        se_wire::publish_price(e, now_utc, tsn, ddr)
+        e.encode(now_utc, tsn, ddr)
     }
 
-    /// A Price client command. `command_id` 0x00 GetCurrentPrice, 0x01 GetScheduledPrices,
-    /// 0x02 PriceAcknowledgement (SE 1.1, accepted and ignored).
-    pub(crate) fn on_price_client(&mut self, to: &ReplyTo, header: &Header, command: PriceRequest) {
+    /// A Price client command. PriceAcknowledgement (SE 1.1) is accepted and otherwise
+    /// ignored; GetBlockPeriods (SE 1.1 block pricing) is not offered by this ESI.
+    pub(crate) fn on_price_client(
+        &mut self,
+        to: &ReplyTo,
+        header: &Header,
+        command: &ClientCommand,
+    ) {
         let now_utc = self.clock.utc(self.now);
         match command {
-            PriceRequest::GetCurrentPrice { rx_on_when_idle } => {
+            ClientCommand::GetCurrentPrice(c) => {
                 if let Some(slot) = self.slots.by_eui_mut(to.eui64) {
-                    slot.price_client = rx_on_when_idle;
+                    slot.price_client = c.command_options.requestor_rx_on_when_idle();
                 }
                 let current = now_utc.and_then(|t| self.prices.current(t).map(|e| (*e, t)));
                 match current {
+                    // The answer echoes the request's TSN.
                     Some((e, t)) => {
-                        let reply = se_wire::publish_price(&e, t, header.tsn, true);
+                        let reply = e.encode(t, header.tsn, true);
                         self.reply(to, reply);
                     }
                     None => self.error_response(to, header, Status::NOT_FOUND),
                 }
             }
-            PriceRequest::GetScheduledPrices { start_time, number_of_events } => {
+            ClientCommand::GetScheduledPrices(g) => {
                 let Some(t) = now_utc else {
                     return self.error_response(to, header, Status::NOT_FOUND);
                 };
-                let min_end = if start_time == 0 { t } else { start_time };
+                let min_end = if g.start_time == UtcTime::NOW { t } else { g.start_time.0 };
                 if self.prices.next_scheduled(min_end, None).is_none() {
                     return self.error_response(to, header, Status::NOT_FOUND);
                 }
-                let remaining = if number_of_events == 0 { u8::MAX } else { number_of_events };
+                let n = g.number_of_events;
+                let remaining = if n == 0 { u8::MAX } else { n };
                 self.scheduled_prices =
                     Some(Scheduled { to: *to, tsn: header.tsn, min_end, remaining, after: None });
             }
-            PriceRequest::PriceAcknowledgement => self.success_response(to, header),
+            ClientCommand::PriceAcknowledgement(_) => self.success_response(to, header),
+            ClientCommand::GetBlockPeriods(_) => {
+                bump(&mut self.counters.rx_unsupported);
+                self.error_response(to, header, Status::UNSUP_CLUSTER_COMMAND);
+            }
         }
     }
 
@@ -285,7 +337,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         if s.remaining > 0 {
             self.scheduled_prices = Some(s);
         }
-        let payload = se_wire::publish_price(&e, now_utc, s.tsn, true)?;
+        let payload = e.encode(now_utc, s.tsn, true)?;
         Some(self.aps_frame(&s.to, payload))
     }
 }

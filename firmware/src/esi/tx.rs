@@ -48,17 +48,3 @@ pub(crate) fn default_response(request: &Header, status: Status) -> Option<ApsPa
     }));
     encode(&Frame { header, payload })
 }
-
-/// A frame whose payload the caller writes with `body` (used for Read Attributes Response, whose
-/// records are written one by one until the frame is full).
-pub(crate) fn with_body(
-    header: &Header,
-    body: impl FnOnce(&mut zse::wire::Writer<'_>),
-) -> Option<ApsPayload> {
-    let mut buf = [0u8; APS_PAYLOAD_MAX];
-    let n = header.emit(&mut buf).ok()?;
-    let mut w = zse::wire::Writer::new(buf.get_mut(n..)?);
-    body(&mut w);
-    let total = n + w.pos();
-    ApsPayload::from_slice(buf.get(..total)?).ok()
-}

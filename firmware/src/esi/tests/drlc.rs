@@ -1,6 +1,7 @@
 //! DRLC server scenarios. LoadControlEvent is decoded from the se10.md §4.2 table.
 
 use super::*;
+use zse::cluster::drlc::{ClientCommand, GetScheduledEvents, ReportEventStatus, ServerCommand};
 
 pub fn event(
     id: u32,
@@ -30,6 +31,12 @@ pub fn event(
 /// (tsn, issuer id, device class, ueg, start, duration) of a LoadControlEvent.
 fn load_control_event(f: &ApsFrame) -> (u8, u32, u16, u8, u32, u16) {
     assert_eq!(f.cluster, ClusterId::DEMAND_RESPONSE_LOAD_CONTROL);
+    let Payload::Cluster(ClusterCommand::DrlcServer(ServerCommand::LoadControlEvent(typed))) =
+        decode(f).payload
+    else {
+        panic!("not a LoadControlEvent")
+    };
+    assert_eq!(typed.event_control.0, 0x01);
     let (h, body) = Header::parse(&f.payload).unwrap();
     assert_eq!(
         (h.frame_type, h.direction, h.command_id),
@@ -146,8 +153,22 @@ fn report_event_status_is_forwarded_at_once() {
     let mut payload = std::vec![0x00, 0x01, 0, 0, 0x04];
     payload.extend_from_slice(&(T0 + 5).to_le_bytes());
     payload.extend_from_slice(&[0x07, 0x00, 0x80, 0x00, 0x80, 0x80, 0xFF, 0x01, 0x00]);
-    let out =
-        h.rx(PCT, ClusterId::DEMAND_RESPONSE_LOAD_CONTROL, &raw_request(0x00, 3, true, &payload));
+    let typed = ReportEventStatus {
+        issuer_event_id: 0x0100,
+        event_status: zse::cluster::drlc::EventStatus::USER_HAS_CHOSEN_TO_OPT_OUT,
+        event_status_time: UtcTime(T0 + 5),
+        criticality_level_applied: zse::cluster::drlc::CriticalityLevel::EMERGENCY,
+        cooling_temperature_set_point_applied: i16::MIN,
+        heating_temperature_set_point_applied: i16::MIN,
+        average_load_adjustment_percentage_applied: i8::MIN,
+        duty_cycle_applied: 0xFF,
+        event_control: zse::cluster::drlc::EventControl(0x01),
+        signature_type: zse::cluster::drlc::SignatureType(0),
+        signature: None,
+    };
+    let zcl = request(ClusterCommand::DrlcClient(ClientCommand::ReportEventStatus(typed)), 3, true);
+    assert_eq!(zcl, raw_request(0x00, 3, true, &payload), "zse encoding vs se10.md §4.5 bytes");
+    let out = h.rx(PCT, ClusterId::DEMAND_RESPONSE_LOAD_CONTROL, &zcl);
     assert_eq!(sent(&out).len(), 0);
     let report = EventStatusReport {
         issuer_event_id: 0x0100,
@@ -186,11 +207,10 @@ fn get_scheduled_events() {
     h.command(Command::LoadControlEvent(event(1, 0x0002, 0, T0 + 60, 60)));
     // The two pushes are still in flight; the request is answered independently.
     let tsn = h.tsn();
-    let out = h.rx(
-        PCT,
-        ClusterId::DEMAND_RESPONSE_LOAD_CONTROL,
-        &raw_request(0x01, tsn, false, &[0, 0, 0, 0, 0]),
-    );
+    let all = GetScheduledEvents { start_time: UtcTime::NOW, number_of_events: 0 };
+    let zcl =
+        request(ClusterCommand::DrlcClient(ClientCommand::GetScheduledEvents(all)), tsn, false);
+    let out = h.rx(PCT, ClusterId::DEMAND_RESPONSE_LOAD_CONTROL, &zcl);
     let got: Vec<(u8, u32)> = sent(&out)
         .iter()
         .filter(|f| Header::parse(&f.payload).unwrap().0.tsn == tsn)

@@ -275,6 +275,10 @@ pub fn read_attributes(ids: &[u16], tsn: u8) -> Vec<u8> {
 
 /// Decodes a Read Attributes Response: (attribute id, status, value).
 pub fn read_attributes_response(f: &ApsFrame) -> (Header, Vec<(u16, Status, Option<Value<'_>>)>) {
+    assert!(matches!(
+        decode(f).payload,
+        Payload::Foundation(Foundation::ReadAttributesResponse(_))
+    ));
     let (header, body) = Header::parse(&f.payload).unwrap();
     assert_eq!((header.frame_type, header.command_id), (FrameType::Global, 0x01));
     assert_eq!(header.direction, Direction::ServerToClient);

@@ -1,6 +1,9 @@
 //! Price server scenarios. PublishPrice is decoded field by field from the se10.md §3.4 table.
 
 use super::*;
+use zse::cluster::price::{
+    ClientCommand, CommandOptions, GetCurrentPrice, GetScheduledPrices, ServerCommand,
+};
 
 pub fn price(id: u32, start: u32, minutes: u16, price: u32) -> PriceCommand<'static> {
     PriceCommand {
@@ -25,6 +28,11 @@ pub fn price(id: u32, start: u32, minutes: u16, price: u32) -> PriceCommand<'sta
 /// (tsn, issuer event id, current time, start, duration, price) of a PublishPrice frame.
 fn publish_price(f: &ApsFrame) -> (u8, u32, u32, u32, u16, u32) {
     assert_eq!(f.cluster, ClusterId::PRICE);
+    let Payload::Cluster(ClusterCommand::PriceServer(ServerCommand::PublishPrice(typed))) =
+        decode(f).payload
+    else {
+        panic!("not a PublishPrice")
+    };
     let (h, body) = Header::parse(&f.payload).unwrap();
     assert_eq!(
         (h.frame_type, h.direction, h.command_id),
@@ -48,12 +56,18 @@ fn publish_price(f: &ApsFrame) -> (u8, u32, u32, u32, u16, u32) {
     assert_eq!(r.u32("gen price").unwrap(), 0xFFFF_FFFF);
     assert_eq!(r.u8("gen ratio").unwrap(), 0xFF);
     assert!(r.is_empty());
+    assert_eq!((typed.issuer_event_id, typed.start_time.0, typed.price), (id, start, p));
     (h.tsn, id, now, start, duration, p)
 }
 
 fn get_current_price(h: &mut Harness, eui: Eui64, rx_on: bool) -> (u8, Vec<Action>) {
     let tsn = h.tsn();
-    let out = h.rx(eui, ClusterId::PRICE, &raw_request(0x00, tsn, false, &[u8::from(rx_on)]));
+    let options = CommandOptions(u8::from(rx_on));
+    let cmd = ClientCommand::GetCurrentPrice(GetCurrentPrice { command_options: options });
+    let zcl = request(ClusterCommand::PriceClient(cmd), tsn, false);
+    // se10.md §3.2: one byte, bit 0 = Requestor Rx On When Idle.
+    assert_eq!(zcl, raw_request(0x00, tsn, false, &[u8::from(rx_on)]));
+    let out = h.rx(eui, ClusterId::PRICE, &zcl);
     (tsn, out)
 }
 
@@ -140,7 +154,10 @@ fn get_scheduled_prices_sends_one_frame_per_event_in_start_order() {
         assert!(matches!(result_of(&out), Some(Ok(_))), "{out:?}");
     }
     let tsn = h.tsn();
-    let out = h.rx(IHD, ClusterId::PRICE, &raw_request(0x01, tsn, false, &[0, 0, 0, 0, 0]));
+    let all = GetScheduledPrices { start_time: UtcTime::NOW, number_of_events: 0 };
+    let zcl =
+        request(ClusterCommand::PriceClient(ClientCommand::GetScheduledPrices(all)), tsn, false);
+    let out = h.rx(IHD, ClusterId::PRICE, &zcl);
     let ids: Vec<u32> = sent(&out)
         .iter()
         .map(|f| publish_price(f))
