@@ -1,5 +1,6 @@
 //! `gateway`: see `design.md` §2 for what this crate owns. It is filled by its own issue; until then it
 //! only fixes the crate boundary.
 
+pub mod auth;
 pub mod error;
 pub mod grants;
