@@ -2,14 +2,10 @@
 //! `cryptography` backend signs requests that the gateway verifies, and verifies requests the
 //! gateway signs; keys go both ways as PEM and JWK.
 //!
-//! Needs a Python with `pyjwt` and `cryptography`: set `GATEWAY_PYTHON` to its interpreter
-//! (e.g. `python3 -m venv /tmp/v && /tmp/v/bin/pip install pyjwt cryptography`,
-//! `GATEWAY_PYTHON=/tmp/v/bin/python`). Without it the test prints a notice and passes.
+//! PyJWT comes from the shared cross-check virtualenv (`xcheck`, created on first use in
+//! `target/pyenv`); `ZSE_SKIP_PY_XCHECK=1` skips the test on an offline machine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use gateway::auth::keys::{public_key_pem, signing_key_to_pem};
@@ -19,30 +15,17 @@ use gateway::auth::{
 use gateway::grants::PartyId;
 use serde_json::{json, Value};
 
-fn run_python(python: &str, input: &Value) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jws_pyjwt.py");
-    let mut child = Command::new(python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run GATEWAY_PYTHON={python}: {e}"));
-    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "jws_pyjwt.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+fn run_python(input: &Value) -> Value {
+    let out = xcheck::run_python("gateway/tests/jws_pyjwt.py", &input.to_string());
+    serde_json::from_str(&out).unwrap()
 }
 
 #[test]
 fn pyjwt_and_gateway_agree_on_es256_jws() {
-    let Some(python) = std::env::var_os("GATEWAY_PYTHON") else {
-        eprintln!(
-            "NOTICE: skipping the PyJWT cross-check: set GATEWAY_PYTHON to a Python with pyjwt and cryptography"
-        );
+    if xcheck::skip_python() {
+        eprintln!("ZSE_SKIP_PY_XCHECK=1: skipping the PyJWT cross-check");
         return;
-    };
-    let python = python.to_string_lossy().into_owned();
+    }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
     let sk = generate_signing_key();
     let kid = "rep-2026-01";
@@ -56,16 +39,13 @@ fn pyjwt_and_gateway_agree_on_es256_jws() {
     let mut payload = request.clone();
     payload["iat"] = now.into();
     payload["nonce"] = "py-nonce-1".into();
-    let out = run_python(
-        &python,
-        &json!({
-            "kid": kid,
-            "payload": payload,
-            "rust_token": rust_token,
-            "rust_public_pem": public_key_pem(sk.verifying_key()),
-            "rust_private_pem": signing_key_to_pem(&sk).as_str(),
-        }),
-    );
+    let out = run_python(&json!({
+        "kid": kid,
+        "payload": payload,
+        "rust_token": rust_token,
+        "rust_public_pem": public_key_pem(sk.verifying_key()),
+        "rust_private_pem": signing_key_to_pem(&sk).as_str(),
+    }));
 
     // PyJWT verified the gateway's token and read the same claims and header.
     let claims = &out["rust_token_claims"];
