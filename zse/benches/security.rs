@@ -16,7 +16,7 @@ fn link_key(c: &mut Criterion) {
     let mut g = c.benchmark_group("link_key");
     g.throughput(Throughput::Elements(1));
     g.bench_function("install_code_16", |b| {
-        b.iter(|| link_key_from_install_code(black_box(&code)))
+        b.iter(|| link_key_from_install_code(black_box(&code)));
     });
     g.finish();
 }

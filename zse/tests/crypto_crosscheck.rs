@@ -6,7 +6,7 @@
 //! or `ZSE_PYTHON`); `ZSE_SKIP_PY_XCHECK=1` skips on an offline machine. Inputs are random from
 //! one seed, printed on every run; `ZSE_CROSSCHECK_SEED=<n>` replays a run.
 
-mod common;
+use xcheck as common;
 
 use serde_json::{json, Value};
 use std::io::Write;

@@ -16,7 +16,7 @@
     clippy::match_same_arms
 )]
 
-mod common;
+use xcheck as common;
 
 use serde_json::{json, Value as Json};
 use zse::field::{Int24, Repr, Uint24, Uint40, Uint48, Uint56};
@@ -168,7 +168,7 @@ fn zigpy_built_payloads_decode_and_reencode_identically() {
         return;
     }
     let out = common::run_python(
-        "zigpy_crosscheck.py",
+        "zse/tests/zigpy_crosscheck.py",
         &json!({"mode": "generate", "seed": 20261129, "count": 2000}).to_string(),
     );
     let out: Json = serde_json::from_str(&out).unwrap();
@@ -309,7 +309,7 @@ fn zse_built_payloads_decode_in_zigpy() {
         expected.push(cmd);
     }
     let out = common::run_python(
-        "zigpy_crosscheck.py",
+        "zse/tests/zigpy_crosscheck.py",
         &json!({"mode": "decode", "cases": cases}).to_string(),
     );
     let out: Json = serde_json::from_str(&out).unwrap();

@@ -1,13 +1,14 @@
-//! Helpers shared by the cross-check tests: a Python virtualenv with the independent
-//! implementations we compare against (zigpy, `cryptography`), created on first use.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Test support shared by the cross-check tests of every crate: a Python virtualenv with the
+//! independent implementations we compare against (zigpy, `cryptography`, PyJWT), created on
+//! first use in `target/pyenv`, and a small seeded PRNG.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Packages the cross-checks need, pinned so a run is reproducible.
-pub const PY_PACKAGES: &[&str] = &["zigpy==2.4.0", "cryptography>=42"];
+pub const PY_PACKAGES: &[&str] = &["zigpy==2.4.0", "cryptography>=42", "pyjwt==2.*"];
 
 /// Set `ZSE_SKIP_PY_XCHECK=1` to skip the Python cross-checks on a machine without PyPI access.
 /// CI never sets it: there, a missing independent implementation fails the build.
@@ -17,6 +18,11 @@ pub fn skip_python() -> bool {
 
 fn workspace_target() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target")
+}
+
+/// The workspace root (scripts are given relative to it).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// Path of a Python interpreter with [`PY_PACKAGES`] installed, creating the venv once
@@ -70,10 +76,10 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Runs `script` (a path relative to `zse/tests/`) with `input` on stdin; returns stdout.
+/// Runs `script` (a path relative to the workspace root) with `input` on stdin; returns stdout.
 pub fn run_python(script: &str, input: &str) -> String {
     use std::io::Write;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(script);
+    let path = workspace_root().join(script);
     let mut child = Command::new(python())
         .arg(&path)
         .stdin(Stdio::piped())
@@ -88,6 +94,7 @@ pub fn run_python(script: &str, input: &str) -> String {
 }
 
 /// Deterministic PRNG for seeded cross-check inputs (xorshift64*).
+#[derive(Debug, Clone)]
 pub struct Rng(u64);
 
 impl Rng {
