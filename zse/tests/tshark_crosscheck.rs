@@ -246,6 +246,7 @@ fn row_expectations(e: &mut Expect, row: &fields::Row, value: &serde_json::Value
     if value.is_null() {
         match row.kind {
             Kind::HexOrEmpty(_) => e.push(row.tshark, Want::Hex(String::new())),
+            Kind::TextOrInvalid => e.push(row.tshark, Want::Text(String::new())),
             _ => e.none(row.tshark),
         }
         return;
@@ -257,7 +258,7 @@ fn row_expectations(e: &mut Expect, row: &fields::Row, value: &serde_json::Value
             e.push(row.tshark, Want::Uint((uint() & mask) >> mask.trailing_zeros()));
         }
         Kind::Flag(mask) => e.push(row.tshark, Want::Uint(u64::from(uint() & mask != 0))),
-        Kind::Text => {
+        Kind::Text | Kind::TextOrInvalid => {
             e.push(row.tshark, Want::Text(value.as_str().expect("UTF-8 text").to_owned()));
         }
         Kind::ZigbeeTime => e.push(row.tshark, Want::Text(zigbee_time(uint()))),
@@ -272,7 +273,9 @@ fn row_expectations(e: &mut Expect, row: &fields::Row, value: &serde_json::Value
         Kind::HexRange(from, to) => {
             e.push(row.tshark, Want::Hex(hex()[2 * from..2 * to].to_owned()));
         }
-        Kind::Quirk(_) => e.push(row.tshark, Want::Present),
+        Kind::Deviation(kind, _) => {
+            row_expectations(e, &fields::Row { kind: *kind, ..*row }, value)
+        }
     }
 }
 

@@ -311,8 +311,6 @@ fn expert(v: &Json) -> Expert {
 pub enum Want {
     /// The field must not appear.
     Absent,
-    /// The field must appear; its value is not compared (a documented Wireshark quirk).
-    Present,
     /// An unsigned number (tshark prints decimal or `0x…` hex; booleans as 0/1).
     Uint(u64),
     /// A signed number (printed in decimal).
@@ -371,7 +369,6 @@ pub fn parse_uint(s: &str) -> Option<u64> {
 /// Whether one displayed value matches a scalar want.
 fn matches(v: &str, want: &Want) -> bool {
     match want {
-        Want::Present => true,
         Want::Uint(n) => parse_uint(v) == Some(*n),
         Want::Int(n) => v.parse::<i64>().ok() == Some(*n),
         Want::Text(t) => v == t,
@@ -397,7 +394,6 @@ fn matches(v: &str, want: &Want) -> bool {
 pub fn check(values: &[&str], want: &Want) -> Result<(), String> {
     let ok = match want {
         Want::Absent => values.is_empty(),
-        Want::Present => !values.is_empty(),
         Want::Uints(ns) => {
             values.len() == ns.len()
                 && values.iter().zip(ns).all(|(v, n)| parse_uint(v) == Some(*n))

@@ -8,8 +8,8 @@
 //! side, so they are mapped in code (`foundation.rs`, `values.rs`) rather than by rows.
 //!
 //! Every place where Wireshark 4.0 is known to show something other than what SE 1.0 (or the
-//! revision the codec follows) puts on the wire is listed explicitly: [`Kind::Quirk`] and
-//! [`Kind::UnixTime`] rows, [`NOT_DISSECTED`], [`MALFORMED_ALLOWED`] and [`ALLOWED_EXPERTS`].
+//! revision the codec follows) puts on the wire is listed explicitly: [`Kind::Deviation`],
+//! [`Kind::UnixTime`] and [`Kind::HexOrEmpty`] rows, [`FIELD_DEVIATIONS`], [`NOT_DISSECTED`], [`MALFORMED_ALLOWED`] and [`ALLOWED_EXPERTS`].
 
 pub use super::rows_se::{DRLC_ROWS, KE_ROWS, METERING_ROWS, PRICE_ROWS};
 
@@ -26,6 +26,9 @@ pub enum Kind {
     Flag(u64),
     /// A character string.
     Text,
+    /// A mandatory character string: the invalid string (length 0xFF, our `null`) is shown
+    /// empty, as ZCL defines it.
+    TextOrInvalid,
     /// A UTCTime that tshark shows as a date (FT_ABSOLUTE_TIME with the ZigBee epoch).
     ZigbeeTime,
     /// A UTCTime that Wireshark 4.0 shows as a date counted from the Unix epoch (1970) instead
@@ -41,8 +44,9 @@ pub enum Kind {
     /// An optional trailing octet field; when we leave it out, tshark still shows the field,
     /// empty (reason given).
     HexOrEmpty(&'static str),
-    /// Only presence is checked: Wireshark decodes the value differently (reason given).
-    Quirk(&'static str),
+    /// A known Wireshark deviation: the field is shown as `kind` renders our value instead of as
+    /// the specification defines it (reason given). Still an exact comparison.
+    Deviation(&'static Kind, &'static str),
 }
 
 /// Which command a row belongs to.
@@ -259,7 +263,7 @@ pub const MESSAGING_ROWS: &[Row] = &[
         "zbee_zcl_se.msg.message.duration",
         Kind::Uint,
     ),
-    row(MSG, "DisplayMessage", "message", "zbee_zcl_se.msg.message", Kind::Text),
+    row(MSG, "DisplayMessage", "message", "zbee_zcl_se.msg.message", Kind::TextOrInvalid),
     row(
         MSG,
         "DisplayMessage",
@@ -394,7 +398,7 @@ pub const FIELD_DEVIATIONS: &[(&str, &str)] = &[
 pub fn exceptions() -> Vec<String> {
     let mut out = Vec::new();
     for r in rows() {
-        if let Kind::Quirk(why) | Kind::UnixTime(why) | Kind::HexOrEmpty(why) = r.kind {
+        if let Kind::Deviation(_, why) | Kind::UnixTime(why) | Kind::HexOrEmpty(why) = r.kind {
             out.push(format!("{}.{} ({}): {why}", r.command, r.field, r.tshark));
         }
     }

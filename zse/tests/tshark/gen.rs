@@ -166,7 +166,7 @@ fn gen_messaging(rng: &mut Rng) -> Vec<ClusterCommand<'static>> {
         message_control,
         start_time: UtcTime(rng.u32_edgy()),
         duration_in_minutes: rng.u16_edgy(),
-        message: ZclStr::from_str(rng.text(40)),
+        message: if rng.chance(10) { ZclStr::INVALID } else { ZclStr::from_str(rng.text(40)) },
         extended_message_control: rng.chance(30).then(|| rng.u8()),
     };
     let control = rng.chance(40).then(|| rng.u8());
@@ -198,7 +198,11 @@ fn gen_price(rng: &mut Rng) -> Vec<ClusterCommand<'static>> {
     let nu32 = |rng: &mut Rng| rng.or_special(&[price::NOT_USED_U32, 0], Rng::u32);
     let publish = price::PublishPrice {
         provider_id: rng.u32_edgy(),
-        rate_label: ZclStr::from_str(rng.text(price::PublishPrice::RATE_LABEL_MAX_LEN as u64)),
+        rate_label: if rng.chance(10) {
+            ZclStr::INVALID
+        } else {
+            ZclStr::from_str(rng.text(price::PublishPrice::RATE_LABEL_MAX_LEN as u64))
+        },
         issuer_event_id: rng.u32_edgy(),
         current_time: UtcTime(rng.u32_edgy()),
         unit_of_measure: metering::UnitOfMeasure(

@@ -89,6 +89,23 @@ fn bytes_of(v: &Value<'_>) -> Vec<u8> {
     buf[..n].to_vec()
 }
 
+/// Up to 8 random bytes, or (sometimes) the invalid string.
+fn octets(rng: &mut Rng) -> ZclStr<'static> {
+    if rng.chance(10) {
+        return ZclStr::INVALID;
+    }
+    ZclStr::new(leak((0..rng.below(9)).map(|_| rng.u8()).collect()))
+}
+
+/// Up to 8 printable ASCII characters, or (sometimes) the invalid string.
+fn text(rng: &mut Rng) -> ZclStr<'static> {
+    if rng.chance(10) {
+        ZclStr::INVALID
+    } else {
+        ZclStr::from_str(rng.text(8))
+    }
+}
+
 /// A random value of type `ty`, small enough for a few records per frame.
 pub fn value_of(rng: &mut Rng, ty: DataType) -> Value<'static> {
     let u = |rng: &mut Rng, n| unsigned(rng, n);
@@ -133,14 +150,10 @@ pub fn value_of(rng: &mut Rng, ty: DataType) -> Value<'static> {
         0x38 => Value::SemiFloat(u(rng, 2) as u16),
         0x39 => Value::SingleFloat(float_bits(rng)),
         0x3A => Value::DoubleFloat(double_bits(rng)),
-        0x41 => {
-            Value::OctetString(ZclStr::new(leak((0..rng.below(9)).map(|_| rng.u8()).collect())))
-        }
-        0x42 => Value::CharacterString(ZclStr::from_str(rng.text(8))),
-        0x43 => {
-            Value::LongOctetString(ZclStr::new(leak((0..rng.below(9)).map(|_| rng.u8()).collect())))
-        }
-        0x44 => Value::LongCharacterString(ZclStr::from_str(rng.text(8))),
+        0x41 => Value::OctetString(octets(rng)),
+        0x42 => Value::CharacterString(text(rng)),
+        0x43 => Value::LongOctetString(octets(rng)),
+        0x44 => Value::LongCharacterString(text(rng)),
         0x48 | 0x50 | 0x51 => {
             let element_type = DataType(rng.pick(ELEMENT_TYPES));
             let count = rng.below(4) as u16;

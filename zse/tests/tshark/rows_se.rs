@@ -56,7 +56,7 @@ pub const PRICE_ROWS: &[Row] = &[
     ),
     // PublishPrice fields 1–11, then the optional fields 12–19 (absent ones must be absent).
     row(PRICE, "PublishPrice", "provider_id", "zbee_zcl_se.price.provider_id", Kind::Uint),
-    row(PRICE, "PublishPrice", "rate_label", "zbee_zcl_se.price.rate_label", Kind::Text),
+    row(PRICE, "PublishPrice", "rate_label", "zbee_zcl_se.price.rate_label", Kind::TextOrInvalid),
     row(PRICE, "PublishPrice", "issuer_event_id", "zbee_zcl_se.price.issuer_event_id", Kind::Uint),
     row(PRICE, "PublishPrice", "current_time", "zbee_zcl_se.price.current_time", Kind::ZigbeeTime),
     row(PRICE, "PublishPrice", "unit_of_measure", "zbee_zcl_se.price.unit_of_measure", Kind::Uint),
@@ -479,14 +479,18 @@ pub const DRLC_ROWS: &[Row] = concat_rows![
             Kind::Uint
         ),
         // Known Wireshark 4.0 deviation (toolchain.md): the Effective Time is registered as a
-        // "Reserved" field with a bit mask and shown as a masked, shifted value of the wrong
-        // width, so only its presence is checked.
+        // "Reserved" UINT32 with bit mask 0xFE, so tshark shows bits 7–1 of our value, shifted
+        // down, as a time. That rendering is compared exactly.
         row(
             DRLC,
             "CancelLoadControlEvent",
             "effective_time",
             "zbee_zcl_se.drlc.effective_time",
-            Kind::Quirk("Wireshark 4.0 shows CancelLoadControlEvent's effective time as a masked \"Reserved\" field")
+            Kind::Deviation(
+                &Kind::Bits(0xFE),
+                "Wireshark 4.0 registers CancelLoadControlEvent's Effective Time as a \"Reserved\" \
+                 field with mask 0xFE: it shows (time & 0xFE) >> 1"
+            )
         ),
     ],
     device_class_rows!("CancelLoadControlEvent"),

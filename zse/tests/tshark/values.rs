@@ -275,12 +275,17 @@ fn generic(out: &mut Expect, value: &Value<'_>, side: AttrSide) {
         Value::DoubleFloat(bits) => {
             ("zbee_zcl.attr.float", Want::Float { value: f64::from_bits(bits), digits: 15 })
         }
+        // The invalid string (length 0xFF / 0xFFFF) is shown empty.
         Value::OctetString(s) | Value::LongOctetString(s) => {
-            ("zbee_zcl.attr.ostr", le_hex(s.bytes().expect("generated strings are valid")))
+            ("zbee_zcl.attr.ostr", le_hex(s.bytes().unwrap_or(&[])))
         }
         Value::CharacterString(s) | Value::LongCharacterString(s) => (
             "zbee_zcl.attr.str",
-            Want::Text(s.as_str().expect("generated strings are ASCII").to_owned()),
+            Want::Text(
+                s.bytes()
+                    .map_or("", |b| std::str::from_utf8(b).expect("generated strings are ASCII"))
+                    .to_owned(),
+            ),
         ),
         Value::Array(coll) | Value::Set(coll) | Value::Bag(coll) => {
             let (ty_field, count_field) = match value {
