@@ -274,7 +274,7 @@ fn row_expectations(e: &mut Expect, row: &fields::Row, value: &serde_json::Value
             e.push(row.tshark, Want::Hex(hex()[2 * from..2 * to].to_owned()));
         }
         Kind::Deviation(kind, _) => {
-            row_expectations(e, &fields::Row { kind: *kind, ..*row }, value)
+            row_expectations(e, &fields::Row { kind: *kind, ..*row }, value);
         }
     }
 }

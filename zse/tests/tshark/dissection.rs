@@ -212,7 +212,7 @@ impl JsonParser<'_> {
                     self.expect(b':');
                     entries.push((key, self.value()));
                     if self.peek() == b',' {
-                        self.i += 1
+                        self.i += 1;
                     } else {
                         self.expect(b'}');
                         return Json::Obj(entries);
@@ -229,7 +229,7 @@ impl JsonParser<'_> {
                 loop {
                     items.push(self.value());
                     if self.peek() == b',' {
-                        self.i += 1
+                        self.i += 1;
                     } else {
                         self.expect(b']');
                         return Json::Arr(items);

@@ -1,6 +1,7 @@
 //! The tables that map our command fields to Wireshark's: adding a cluster to the cross-check is
-//! adding a [`ClusterSpec`], its [`Row`]s (here for the general clusters and Messaging, in
-//! `rows_se.rs` for Price, DRLC, Metering and Key Establishment) and a generator in `gen.rs`.
+//! adding a [`ClusterSpec`], its [`Row`]s (here for the general clusters and Messaging; in
+//! `rows_price.rs`, `rows_drlc.rs`, `rows_metering.rs` and `rows_ke.rs` for the other SE
+//! clusters) and a generator in `gen.rs`.
 //!
 //! Field names on our side are the serde names of the codec's command structs (snake_case SE
 //! field names); on Wireshark's side they are display-filter names (`tshark -G fields`).
@@ -11,7 +12,10 @@
 //! revision the codec follows) puts on the wire is listed explicitly: [`Kind::Deviation`],
 //! [`Kind::UnixTime`] and [`Kind::HexOrEmpty`] rows, [`FIELD_DEVIATIONS`], [`NOT_DISSECTED`], [`MALFORMED_ALLOWED`] and [`ALLOWED_EXPERTS`].
 
-pub use super::rows_se::{DRLC_ROWS, KE_ROWS, METERING_ROWS, PRICE_ROWS};
+pub use super::rows_drlc::DRLC_ROWS;
+pub use super::rows_ke::KE_ROWS;
+pub use super::rows_metering::METERING_ROWS;
+pub use super::rows_price::PRICE_ROWS;
 
 /// How to turn our field's JSON value into what tshark shows.
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +84,33 @@ pub const fn row(
 ) -> Row {
     Row { scope, command, field, tshark, kind }
 }
+
+/// Flattens fixed-size row arrays into one table at compile time.
+macro_rules! concat_rows {
+    ($($part:expr),* $(,)?) => {{
+        const LEN: usize = 0 $( + $part.len() )*;
+        const ROWS: [$crate::tshark::fields::Row; LEN] = {
+            let mut out = [$crate::tshark::fields::row(
+                $crate::tshark::fields::Scope::Foundation, "", "", "", $crate::tshark::fields::Kind::Uint,
+            ); LEN];
+            let mut n = 0;
+            $(
+                let part = $part;
+                let mut i = 0;
+                while i < part.len() {
+                    out[n] = part[i];
+                    n += 1;
+                    i += 1;
+                }
+            )*
+            assert!(n == LEN);
+            out
+        };
+        &ROWS
+    }};
+}
+
+pub(crate) use concat_rows;
 
 /// A cluster covered by the cross-check.
 #[derive(Debug, Clone, Copy)]

@@ -217,6 +217,7 @@ pub fn value(e: &mut Expect, v: &Value<'_>, side: AttrSide, attr: AttributeId) {
 }
 
 /// Wireshark's `dissect_zcl_attr_data` (4.0): the field each data type is shown in.
+#[allow(clippy::too_many_lines)] // one arm per data type
 fn generic(out: &mut Expect, value: &Value<'_>, side: AttrSide) {
     let mut bytes = [0u8; 16];
     let mut raw = |v: &Value<'_>| {
