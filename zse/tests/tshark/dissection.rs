@@ -16,6 +16,8 @@ pub type Fields = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, Clone)]
 pub struct Expert {
+    /// The layer it was found in (`zbee_zcl`, `_ws.malformed`, …).
+    pub layer: String,
     /// The expert field (e.g. `zbee_zcl_se.msg.msg_ctrl.deprecated`).
     pub field: String,
     pub message: String,
@@ -102,8 +104,9 @@ fn collect(v: &Json, path: &str, fields: &mut Fields, packet: &mut Packet) {
             packet.malformed.push(here.clone());
         }
         if key == "_ws.expert" {
+            let layer = path.split('/').next().unwrap_or(path);
             for item in value.as_list() {
-                packet.experts.push(expert(item));
+                packet.experts.push(expert(item, layer));
             }
             continue;
         }
@@ -290,9 +293,10 @@ impl JsonParser<'_> {
     }
 }
 
-fn expert(v: &Json) -> Expert {
+fn expert(v: &Json, layer: &str) -> Expert {
     let num = |k: &str| v.get(k).and_then(Json::as_str).and_then(|s| s.parse().ok()).unwrap_or(0);
     Expert {
+        layer: layer.to_owned(),
         field: v
             .entries()
             .iter()

@@ -7,7 +7,7 @@ use zse::cluster::{
     basic, drlc, identify, key_establishment as ke, messaging, metering, price, ClusterCommand,
 };
 use zse::field::{Octets, Uint24};
-use zse::zcl::{ClusterId, Direction, Frame, FrameType, Header, Payload, UtcTime, ZclStr};
+use zse::zcl::{Direction, Frame, FrameType, Header, Payload, UtcTime, ZclStr};
 
 /// SplitMix64: small, seedable, good enough for test data.
 #[derive(Debug, Clone)]
@@ -492,6 +492,5 @@ pub fn zcl_round(rng: &mut Rng) -> Vec<ZclSample> {
     }
     out.extend(super::gen_foundation::foundation_samples(rng));
     out.push(manufacturer_sample(rng));
-    let _ = ClusterId(0);
     out
 }
