@@ -25,7 +25,7 @@ use tshark::dissection::{
     self, check, unix_time, zigbee_time, Expect, Packet, Want, PI_ERROR, PI_MALFORMED, PI_NOTE,
 };
 use tshark::fields::{
-    self, not_dissected, rows, Kind, Scope, Undissected, ALLOWED_EXPERTS, CLUSTERS, HEADER_FIELDS,
+    self, not_dissected, rows, Dissection, Kind, Scope, ALLOWED_EXPERTS, CLUSTERS, HEADER_FIELDS,
     MALFORMED_ALLOWED, NOT_DISSECTED,
 };
 use tshark::gen::{self, Rng, ZclSample};
@@ -85,15 +85,15 @@ fn data_frame(rng: &mut Rng, zcl: ZclSample) -> Sent {
     assert_eq!((parsed.mac, &parsed.nwk, parsed.aps), (l.mac, &l.nwk, Some(l.aps)));
     assert_eq!(parsed.zcl(), Some(&zcl.bytes[..]));
     let chain = "wpan:zbee_nwk:zbee_aps:zbee_zcl";
-    let (_, undissected_tail) = zcl_expectations(&zcl);
-    let tail = if undissected_tail { ":data" } else { "" };
+    let (_, dissection) = zcl_expectations(&zcl);
+    let tail = if dissection == Dissection::DataTail { ":data" } else { "" };
     let protocols = match zcl.scope {
         // Wireshark leaves a manufacturer-specific payload undissected, as `data`.
         _ if zcl.header.manufacturer_code.is_some() => {
             Some(if zcl.bytes.len() > 5 { format!("{chain}:data") } else { chain.to_owned() })
         }
         // A misparsed payload may end anywhere (see NOT_DISSECTED).
-        _ if not_dissected(zcl.scope, zcl.command).is_some_and(Undissected::header_only) => None,
+        _ if dissection == Dissection::HeaderOnly => None,
         Scope::Cluster(id) => Some(format!("{chain}:{}{tail}", fields::cluster(id).protocol)),
         Scope::Foundation => Some(format!("{chain}{tail}")),
     };
@@ -286,23 +286,22 @@ fn row_expectations(e: &mut Expect, row: &fields::Row, value: &serde_json::Value
 }
 
 /// Expected ZCL fields: the header, then the command's fields (table rows for cluster commands,
-/// `foundation.rs` for foundation commands). Also returns whether Wireshark leaves a tail of the
-/// payload undissected (`data`).
-fn zcl_expectations(zcl: &ZclSample) -> (Vec<(&'static str, Want)>, bool) {
+/// `foundation.rs` for foundation commands), and how much of the payload Wireshark dissects.
+fn zcl_expectations(zcl: &ZclSample) -> (Vec<(&'static str, Want)>, Dissection) {
     let mut v = header_expectations(zcl);
     if zcl.header.manufacturer_code.is_some() {
-        return (v, false);
-    }
-    if not_dissected(zcl.scope, zcl.command).is_some_and(Undissected::header_only) {
-        return (v, false);
+        return (v, Dissection::Full);
     }
     let mut e = Expect::default();
-    let tail = match zcl.scope {
+    let dissection = match zcl.scope {
+        Scope::Cluster(_) if not_dissected(zcl.scope, zcl.command).is_some() => {
+            Dissection::HeaderOnly
+        }
         Scope::Cluster(_) => {
             for row in rows().filter(|r| r.scope == zcl.scope && r.command == zcl.command) {
                 row_expectations(&mut e, row, &zcl.fields[row.field]);
             }
-            false
+            Dissection::Full
         }
         Scope::Foundation => {
             let frame = Frame::parse(ClusterId(zcl.cluster), &zcl.bytes).expect("our own frame");
@@ -315,8 +314,10 @@ fn zcl_expectations(zcl: &ZclSample) -> (Vec<(&'static str, Want)>, bool) {
             )
         }
     };
-    v.extend(e.into_wants());
-    (v, tail)
+    if dissection != Dissection::HeaderOnly {
+        v.extend(e.into_wants());
+    }
+    (v, dissection)
 }
 
 fn is_field_name(key: &str) -> bool {
@@ -326,10 +327,8 @@ fn is_field_name(key: &str) -> bool {
 /// Checks one packet; returns how many field values were compared.
 fn check_packet(sent: &Sent, p: &Packet, problems: &mut Vec<String>) -> usize {
     let mut fail = |m: String| problems.push(format!("{}: {m}", sent.what));
-    let misparsed = sent
-        .zcl
-        .as_ref()
-        .is_some_and(|z| not_dissected(z.scope, z.command).is_some_and(Undissected::header_only));
+    let misparsed =
+        sent.zcl.as_ref().is_some_and(|z| zcl_expectations(z).1 == Dissection::HeaderOnly);
     let malformed_allowed = misparsed
         || sent.zcl.as_ref().is_some_and(|z| {
             MALFORMED_ALLOWED.iter().any(|(s, c, _)| *s == z.scope && *c == z.command)

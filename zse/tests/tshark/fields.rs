@@ -348,11 +348,15 @@ pub enum Undissected {
     Raw,
 }
 
-impl Undissected {
-    /// Only the header is compared; anything Wireshark makes of the payload is tolerated.
-    pub fn header_only(self) -> bool {
-        matches!(self, Undissected::Misparsed | Undissected::Raw)
-    }
+/// How much of one frame's payload Wireshark shows as we wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dissection {
+    /// All of it: every field is compared.
+    Full,
+    /// The fields up to a point, then undissected bytes (`data` in `frame.protocols`).
+    DataTail,
+    /// Nothing we can compare ([`NOT_DISSECTED`]): only the ZCL header and command id.
+    HeaderOnly,
 }
 
 /// Commands whose payload Wireshark 4.0 does not dissect as the codec writes it. For them the
@@ -381,8 +385,10 @@ pub const NOT_DISSECTED: &[(Scope, &str, Undissected, &str)] = &[
         Scope::Foundation,
         "DiscoverAttributesExtendedResponse",
         Undissected::Misparsed,
-        "Wireshark 4.0 reads an attribute value after each record's data type (the record has \
-         none: id, type, access control; ZCL rev. 6 §2.5.24) and then a wrong access control",
+        "when records follow a Discovery Complete of 0, Wireshark 4.0 reads an attribute value \
+         after each record's data type (the record has none: id, type, access control; ZCL \
+         rev. 6 §2.5.24) and then a wrong access control; with 1 it shows the flag and leaves \
+         the records undissected, which is compared (foundation.rs)",
     ),
 ];
 
@@ -396,7 +402,8 @@ pub const MALFORMED_ALLOWED: &[(Scope, &str, &str)] = &[(
      Wireshark runs out of bytes at the tariff type",
 )];
 
-/// The [`NOT_DISSECTED`] entry of a command, if any.
+/// The [`NOT_DISSECTED`] entry of a command, if any. Foundation commands are looked up by
+/// `foundation.rs`, which knows when a conditional entry applies.
 pub fn not_dissected(scope: Scope, command: &str) -> Option<Undissected> {
     NOT_DISSECTED.iter().find(|(s, c, _, _)| *s == scope && *c == command).map(|(_, _, u, _)| *u)
 }

@@ -3,7 +3,7 @@
 //! code rather than rows of `fields.rs`.
 
 use super::dissection::{Expect, Want};
-use super::fields::ClusterSpec;
+use super::fields::{not_dissected, ClusterSpec, Dissection, Scope};
 use super::values::{self, AttrSide};
 use zse::zcl::foundation::{Command, ReportingConfiguration, ReportingDirection};
 use zse::zcl::{AttributeId, Direction, Status};
@@ -36,15 +36,28 @@ const FIELDS: &[&str] = &[
     "zbee_zcl.cs.cmd.id",
 ];
 
-/// Expected fields of a foundation command sent with `direction` on `cluster`. Returns whether
-/// Wireshark leaves a tail of the payload undissected (`data`).
+/// Expected fields of a foundation command sent with `direction` on `cluster`, and how much of
+/// the payload Wireshark dissects.
 #[allow(clippy::too_many_lines)] // one arm per command id, 0x00–0x16
 pub fn expectations(
     e: &mut Expect,
     cluster: &'static ClusterSpec,
     direction: Direction,
     command: &Command<'_>,
-) -> bool {
+) -> Dissection {
+    if not_dissected(Scope::Foundation, command.name()).is_some() {
+        // DiscoverAttributesExtendedResponse is misread only when records follow a Discovery
+        // Complete of 0 (see its NOT_DISSECTED entry); the other entries are never compared.
+        let readable = match command {
+            Command::DiscoverAttributesExtendedResponse(c) => {
+                c.discovery_complete || c.attributes.is_empty()
+            }
+            _ => false,
+        };
+        if !readable {
+            return Dissection::HeaderOnly;
+        }
+    }
     for f in FIELDS {
         e.none(f);
     }
@@ -160,19 +173,32 @@ pub fn expectations(
             // Known Wireshark 4.0 deviation: with Discovery Complete = 1 it stops after that
             // byte and leaves the command ids undissected (`data`); with 0 it shows them.
             if c.discovery_complete {
-                return !c.command_ids.is_empty();
+                return data_tail(!c.command_ids.is_empty());
             }
             for id in &c.command_ids {
                 e.push("zbee_zcl.cs.cmd.id", Want::Uint(id.0.into()));
             }
         }
-        // In NOT_DISSECTED: only the header is compared.
-        Command::DiscoverAttributesExtendedResponse(_)
-        | Command::ReadAttributesStructured(_)
+        // The cases Wireshark reads right (see its NOT_DISSECTED entry): the flag, then no
+        // records, or records left undissected after a Discovery Complete of 1.
+        Command::DiscoverAttributesExtendedResponse(c) => {
+            e.push("zbee_zcl.attr.dis", Want::Uint(c.discovery_complete.into()));
+            return data_tail(!c.attributes.is_empty());
+        }
+        // Raw on our side (NOT_DISSECTED): returned above.
+        Command::ReadAttributesStructured(_)
         | Command::WriteAttributesStructured(_)
-        | Command::WriteAttributesStructuredResponse(_) => {}
+        | Command::WriteAttributesStructuredResponse(_) => return Dissection::HeaderOnly,
     }
-    false
+    Dissection::Full
+}
+
+fn data_tail(some_bytes: bool) -> Dissection {
+    if some_bytes {
+        Dissection::DataTail
+    } else {
+        Dissection::Full
+    }
 }
 
 /// The side of a reporting record's attribute: direction 0x01 ("receive reports") concerns the
