@@ -1,5 +1,6 @@
 //! The layers under ZCL: IEEE 802.15.4 MAC ([`mac`]), ZigBee NWK ([`nwk`]) and APS ([`aps`]),
-//! the auxiliary security header both ZigBee layers share ([`AuxHeader`]), and the composition
+//! the auxiliary security header both ZigBee layers share ([`AuxHeader`], owned by
+//! [`crate::security::aux_header`] and re-exported here), and the composition
 //! of a whole Smart Energy frame ([`SeFrameBuilder`], [`build_se_frame`], [`parse_se_frame`]).
 //!
 //! Each layer follows the crate's pattern: a plain-data header `Repr` (`…Header`, with
@@ -15,12 +16,12 @@
 //! re-emits to the same bytes.
 
 pub mod aps;
-mod aux;
 pub mod mac;
 pub mod nwk;
 mod se;
 
-pub use aux::{AuxHeader, KeyIdentifier, SecurityControl, SECURITY_LEVEL_ENC_MIC_32};
+/// The auxiliary security header is [`crate::security::aux_header`]'s, shared by both layers.
+pub use crate::security::aux_header::{AuxHeader, KeyIdentifier, SecurityControl};
 pub use se::{build_se_frame, parse_se_frame, NwkSecurity, SeFrame, SeFrameBuilder};
 
 use crate::field::{newtype, Field};
