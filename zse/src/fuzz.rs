@@ -47,12 +47,12 @@ pub fn install_code_text(data: &[u8]) {
 /// The auxiliary security header: codec laws as for ZCL frames.
 pub fn aux_header(data: &[u8]) {
     use crate::field::Repr;
-    use crate::security::AuxHeaderRepr;
-    let Ok(h) = AuxHeaderRepr::parse(data) else { return };
+    use crate::security::AuxHeader;
+    let Ok(h) = AuxHeader::parse(data) else { return };
     let mut out = [0u8; 32];
     let n = h.emit(&mut out).expect("emit of a parsed aux header");
     assert_eq!(n, h.buffer_len());
-    assert_eq!(AuxHeaderRepr::parse(&out[..n]).expect("re-parse"), h);
+    assert_eq!(AuxHeader::parse(&out[..n]).expect("re-parse"), h);
 }
 
 /// CCM* decryption of attacker-controlled bytes never panics, and a frame we secure with the
