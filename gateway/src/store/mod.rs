@@ -270,12 +270,12 @@ impl Store {
     }
 
     fn load_esi_names(rtx: &ReadTransaction) -> Result<Vec<EsiId>> {
-        let t = rtx.open_table(ESIS)?;
+        let table = rtx.open_table(ESIS)?;
         let mut names = Vec::new();
-        for row in t.iter()? {
-            let (k, v) = row?;
-            let r: EsiRecord = decode("esi", v.value())?;
-            let o = k.value() as usize;
+        for row in table.iter()? {
+            let (key, val) = row?;
+            let r: EsiRecord = decode("esi", val.value())?;
+            let o = key.value() as usize;
             if names.len() <= o {
                 names.resize(o + 1, EsiId::new(""));
             }
@@ -499,21 +499,21 @@ impl Store {
 
     /// Calls `f` for every queued delivery in dispatch order (class, deadline, id): the input of
     /// the scheduler's rebuild at start. Returns how many.
-    pub fn for_each_queued(&self, mut f: impl FnMut(QueuedRef<'_>)) -> Result<u64> {
+    pub fn for_each_queued(&self, mut visit: impl FnMut(QueuedRef<'_>)) -> Result<u64> {
         let rtx = self.db.begin_read()?;
         let names = Self::load_esi_names(&rtx)?;
-        let t = rtx.open_table(DISPATCH)?;
+        let table = rtx.open_table(DISPATCH)?;
         let mut n = 0;
-        for row in t.iter()? {
-            let (k, v) = row?;
-            let (class, deadline, id) = k.value();
-            let (esi, not_before, retries) = v.value();
+        for row in table.iter()? {
+            let (key, val) = row?;
+            let (class, deadline, id) = key.value();
+            let (esi, not_before, retries) = val.value();
             let priority = Priority::from_class(class)
                 .ok_or_else(|| StoreError::Corrupt(format!("class {class}")))?;
             let esi_id = names
                 .get(esi as usize)
                 .ok_or_else(|| StoreError::Corrupt(format!("esi ordinal {esi}")))?;
-            f(QueuedRef {
+            visit(QueuedRef {
                 id: DeliveryId(id),
                 esi_id,
                 priority,

@@ -110,21 +110,18 @@ pub(crate) fn run(
         }
         let durable = batch.iter().any(|j| j.durable());
         let result = commit_batch(db, &mut st, &mut batch, durable, cfg.quick_repair);
-        match &result {
-            Ok(()) => {
-                stats.batches.fetch_add(1, Relaxed);
-                stats.jobs.fetch_add(batch.len() as u64, Relaxed);
-                if durable {
-                    stats.durable_batches.fetch_add(1, Relaxed);
-                }
-                publish_esis(&mut st, esi_names);
+        if result.is_ok() {
+            stats.batches.fetch_add(1, Relaxed);
+            stats.jobs.fetch_add(batch.len() as u64, Relaxed);
+            if durable {
+                stats.durable_batches.fetch_add(1, Relaxed);
             }
-            Err(_) => {
-                // Counters and the ESI map may have moved inside the aborted transaction:
-                // read them again from what is committed.
-                st = reload(db).unwrap_or(st);
-                st.new_esis.clear();
-            }
+            publish_esis(&mut st, esi_names);
+        } else {
+            // Counters and the ESI map may have moved inside the aborted transaction: read
+            // them again from what is committed.
+            st = reload(db).unwrap_or(st);
+            st.new_esis.clear();
         }
         for j in batch.drain(..) {
             j.finish(result.clone());
