@@ -352,6 +352,16 @@ impl Store {
         self.call(true, move |tx| tx.mark_delivered(id, at, false))
     }
 
+    /// `mark_delivered` without waiting; `reply` runs after the (durable) commit.
+    pub fn mark_delivered_with(
+        &self,
+        id: DeliveryId,
+        at: Timestamp,
+        reply: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<()> {
+        self.submit(true, move |tx| tx.mark_delivered(id, at, false), reply)
+    }
+
     /// `sent/delivered → confirmed` (Messaging MessageConfirmation).
     pub fn mark_confirmed(&self, id: DeliveryId, at: Timestamp) -> Result<()> {
         self.call(true, move |tx| tx.mark_delivered(id, at, true))
@@ -612,5 +622,7 @@ impl Drop for Store {
     }
 }
 
+#[cfg(test)]
+mod crash_tests;
 #[cfg(test)]
 mod tests;
