@@ -609,6 +609,7 @@ pub fn rebuild(
     now: Timestamp,
 ) -> Result<Scheduler, StoreError> {
     let mut s = Scheduler::new(cfg);
+    s.entries.reserve(usize::try_from(store.open_counts()?.0).unwrap_or(0));
     s.now = now.0;
     store.for_each_queued(|q| {
         s.insert(

@@ -3,7 +3,7 @@
 //! the parent kills it with SIGKILL at a random moment, reopens the store and checks that every
 //! acknowledged operation is there and consistent. Repeated over several rounds on the same file.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -87,7 +87,7 @@ fn verify(dir: &Path) -> (usize, usize) {
     assert_eq!(store.open_counts().unwrap().1, 0, "sent deliveries left after recovery");
     let f = std::fs::File::open(side_file(dir)).unwrap();
     let mut accepted = 0;
-    let mut delivered: HashMap<u64, ()> = HashMap::new();
+    let mut delivered: HashSet<u64> = HashSet::new();
     let mut max_request = 0;
     let mut max_delivery = 0;
     let lines: Vec<String> = BufReader::new(f).lines().map_while(Result::ok).collect();
@@ -97,7 +97,7 @@ fn verify(dir: &Path) -> (usize, usize) {
         match parts.as_slice() {
             ["D", id] => {
                 let Ok(id) = id.parse::<u64>() else { continue };
-                delivered.insert(id, ());
+                delivered.insert(id);
             }
             ["A", rid, first, n, tag] => {
                 let (Ok(rid), Ok(first), Ok(n)) =
@@ -129,7 +129,7 @@ fn verify(dir: &Path) -> (usize, usize) {
             _ => {}
         }
     }
-    for &id in delivered.keys() {
+    for &id in &delivered {
         let d = store.delivery(DeliveryId(id)).unwrap().expect("acked delivery");
         assert_eq!(d.state, DeliveryState::Delivered, "acknowledged mark_delivered of {id} lost");
     }

@@ -177,6 +177,21 @@ pub struct CancelOutcome {
     pub already_final: usize,
 }
 
+/// Space used by one table ([`Store::space_report`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TableSpace {
+    /// Table name.
+    pub name: String,
+    /// Rows.
+    pub entries: u64,
+    /// Key and value bytes.
+    pub stored_bytes: u64,
+    /// B-tree overhead.
+    pub metadata_bytes: u64,
+    /// Unused bytes inside its pages.
+    pub fragmented_bytes: u64,
+}
+
 /// One queued delivery as the scheduler needs it (from the `dispatch` table).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct QueuedRef<'a> {
@@ -589,6 +604,36 @@ impl Store {
             out.push(decode("group", row?.1.value())?);
         }
         Ok(out)
+    }
+
+    /// Space used per table (for reports and metrics): entries, payload bytes, B-tree metadata
+    /// bytes and fragmented (unused) bytes in its pages.
+    pub fn space_report(&self) -> Result<Vec<TableSpace>> {
+        fn one<K: redb::Key + 'static, V: redb::Value + 'static>(
+            rtx: &ReadTransaction,
+            def: redb::TableDefinition<K, V>,
+        ) -> Result<TableSpace> {
+            let t = rtx.open_table(def)?;
+            let st = t.stats()?;
+            Ok(TableSpace {
+                name: redb::TableHandle::name(&def).to_owned(),
+                entries: t.len()?,
+                stored_bytes: st.stored_bytes(),
+                metadata_bytes: st.metadata_bytes(),
+                fragmented_bytes: st.fragmented_bytes(),
+            })
+        }
+        let rtx = self.db.begin_read()?;
+        Ok(vec![
+            one(&rtx, REQUESTS)?,
+            one(&rtx, DELIVERIES)?,
+            one(&rtx, DISPATCH)?,
+            one(&rtx, IN_FLIGHT)?,
+            one(&rtx, ESI_DELIVERIES)?,
+            one(&rtx, ESIS)?,
+            one(&rtx, DEVICES)?,
+            one(&rtx, GROUPS)?,
+        ])
     }
 
     /// Schema version in the file.
