@@ -110,7 +110,7 @@ fn rebuild(c: &mut Criterion) {
     let mut g = c.benchmark_group("scheduler_build");
     g.sample_size(10);
     g.bench_function("insert_1M_low_in_dispatch_order", |b| {
-        b.iter(|| black_box(loaded(1_000_000).0.len()))
+        b.iter(|| black_box(loaded(1_000_000).0.len()));
     });
     g.finish();
 }

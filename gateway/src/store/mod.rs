@@ -38,7 +38,7 @@ use writer::{FnJob, Job, JobSender, WriterConfig};
 
 use crate::model::{
     Accepted, Delivery, DeliveryId, DeliveryState, DeviceRecord, EsiId, EsiRecord, Eui64, Group,
-    NewDelivery, NewRequest, Priority, Request, RequestId, Timestamp,
+    NewDelivery, NewRequest, Priority, Request, RequestId, SchemaVersion, Timestamp,
 };
 
 /// Errors of the store. `Storage` and `Corrupt` are fatal for the batch they happened in; the
@@ -636,11 +636,11 @@ impl Store {
         ])
     }
 
-    /// Schema version in the file.
-    pub fn schema_version(&self) -> Result<u64> {
+    /// Schema version record in the file.
+    pub fn schema_version(&self) -> Result<SchemaVersion> {
         let rtx = self.db.begin_read()?;
         let t = rtx.open_table(META)?;
-        Ok(t.get(meta_key::SCHEMA_VERSION)?.map_or(0, |g| g.value()))
+        Ok(SchemaVersion(t.get(meta_key::SCHEMA_VERSION)?.map_or(0, |g| g.value())))
     }
 
     /// Stops the writer after it has finished everything submitted.

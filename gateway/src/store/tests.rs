@@ -192,7 +192,7 @@ fn reopen_requeues_sent_and_keeps_counters() {
     let b = s.accept(req(Priority::Low, 0, 5), vec![to("F", 1)]).unwrap();
     assert_eq!((b.request_id, b.deliveries[0].0), (RequestId(2), DeliveryId(3)));
     assert_eq!(s.delivery(DeliveryId(3)).unwrap().unwrap().esi_id, EsiId::new("F"));
-    assert_eq!(s.schema_version().unwrap(), tables::SCHEMA_VERSION);
+    assert_eq!(s.schema_version().unwrap(), crate::model::SchemaVersion(tables::SCHEMA_VERSION));
 }
 
 #[test]
