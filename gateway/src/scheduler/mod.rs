@@ -288,10 +288,14 @@ impl Scheduler {
 
     /// Adds a queued delivery (after the store committed it). `false` if the id is known already.
     pub fn insert(&mut self, d: QueuedDelivery<'_>, now: Timestamp) -> bool {
+        let esi = self.ordinal(d.esi_id, now.0);
+        self.insert_at(esi, &d, now.0.max(self.now), true)
+    }
+
+    fn insert_at(&mut self, esi: u32, d: &QueuedDelivery<'_>, now: u64, refresh: bool) -> bool {
         if self.entries.contains_key(&d.id.0) {
             return false;
         }
-        let esi = self.ordinal(d.esi_id, now.0);
         let e = Entry {
             esi,
             class: d.priority.class(),
@@ -301,12 +305,13 @@ impl Scheduler {
             in_flight: false,
         };
         self.entries.insert(d.id.0, e);
-        self.enqueue(d.id.0, e, now.0.max(self.now));
+        self.enqueue(d.id.0, e, now, refresh);
         true
     }
 
-    /// Puts a known, not-in-flight entry into the ready or deferred set.
-    fn enqueue(&mut self, id: u64, e: Entry, now: u64) {
+    /// Puts a known, not-in-flight entry into the ready or deferred set. `refresh: false` is
+    /// for bulk loading, which refreshes every ESI once at the end.
+    fn enqueue(&mut self, id: u64, e: Entry, now: u64, refresh: bool) {
         self.by_deadline.insert((e.deadline, id));
         if e.not_before > now {
             self.deferred.insert((e.not_before, id));
@@ -314,7 +319,9 @@ impl Scheduler {
             if let Some(set) = st.ready.get_mut(e.class as usize) {
                 set.insert((e.deadline, id));
             }
-            self.refresh(e.esi, now);
+            if refresh {
+                self.refresh(e.esi, now);
+            }
         }
     }
 
@@ -550,12 +557,12 @@ impl Scheduler {
             Resolution::Retry { at } => {
                 let e2 = Entry { retries: e.retries + 1, not_before: at.0, in_flight: false, ..e };
                 self.entries.insert(id.0, e2);
-                self.enqueue(id.0, e2, now);
+                self.enqueue(id.0, e2, now, true);
             }
             Resolution::Requeued => {
                 let e2 = Entry { not_before: e.not_before.min(now), in_flight: false, ..e };
                 self.entries.insert(id.0, e2);
-                self.enqueue(id.0, e2, now);
+                self.enqueue(id.0, e2, now, true);
             }
             _ => {
                 self.entries.remove(&id.0);
@@ -611,18 +618,34 @@ pub fn rebuild(
     let mut s = Scheduler::new(cfg);
     s.entries.reserve(usize::try_from(store.open_counts()?.0).unwrap_or(0));
     s.now = now.0;
+    // Store ordinal → scheduler ordinal, so the ESI text is hashed once per ESI, not per row.
+    let mut map: Vec<Option<u32>> = Vec::new();
     store.for_each_queued(|q| {
-        s.insert(
-            QueuedDelivery {
-                id: q.id,
-                esi_id: q.esi_id,
-                priority: q.priority,
-                deadline: q.deadline,
-                not_before: q.not_before,
-                retries: q.retries,
-            },
-            now,
-        );
+        let i = q.esi_ordinal as usize;
+        if map.len() <= i {
+            map.resize(i + 1, None);
+        }
+        let esi = if let Some(o) = map.get(i).copied().flatten() {
+            o
+        } else {
+            let o = s.ordinal(q.esi_id, now.0);
+            if let Some(slot) = map.get_mut(i) {
+                *slot = Some(o);
+            }
+            o
+        };
+        let d = QueuedDelivery {
+            id: q.id,
+            esi_id: q.esi_id,
+            priority: q.priority,
+            deadline: q.deadline,
+            not_before: q.not_before,
+            retries: q.retries,
+        };
+        s.insert_at(esi, &d, now.0, false);
     })?;
+    for esi in 0..s.esis.len() as u32 {
+        s.refresh(esi, now.0);
+    }
     Ok(s)
 }

@@ -199,6 +199,9 @@ pub struct QueuedRef<'a> {
     pub id: DeliveryId,
     /// Its ESI.
     pub esi_id: &'a EsiId,
+    /// The store's ordinal of that ESI (dense, stable for the file's life): lets a bulk reader
+    /// map ESIs without hashing the text per row.
+    pub esi_ordinal: u32,
     /// Class.
     pub priority: Priority,
     /// Expiry.
@@ -541,6 +544,7 @@ impl Store {
             visit(QueuedRef {
                 id: DeliveryId(id),
                 esi_id,
+                esi_ordinal: esi,
                 priority,
                 deadline: Timestamp(deadline),
                 not_before: Timestamp(not_before),
