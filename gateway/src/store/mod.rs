@@ -340,7 +340,8 @@ impl Store {
     }
 
     /// Like [`Store::accept`] but answers through `reply` (e.g. a tokio oneshot sender) after the
-    /// commit, without blocking the caller.
+    /// commit, without blocking the caller. `reply` runs on the writer thread: it must not block
+    /// (sending on a oneshot or an unbounded channel is fine).
     pub fn accept_with(
         &self,
         req: NewRequest,
