@@ -30,6 +30,7 @@
 mod limits;
 #[cfg(test)]
 mod proptests;
+mod rebuild;
 #[cfg(test)]
 mod tests;
 
@@ -39,9 +40,9 @@ use std::time::Duration;
 
 pub use limits::{Backoff, JitterRng, RateLimit, SplitMix64};
 use limits::{Bucket, TOKEN};
+pub use rebuild::rebuild;
 
 use crate::model::{DeliveryId, EsiId, Priority, Timestamp};
-use crate::store::{Store, StoreError};
 
 /// Scheduler settings.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -606,46 +607,4 @@ impl Scheduler {
         .min()
         .map(Timestamp)
     }
-}
-
-/// Builds a scheduler from everything queued in the store (at start, after
-/// [`Store::open`] put the `sent` deliveries back in the queue).
-pub fn rebuild(
-    store: &Store,
-    cfg: SchedulerConfig,
-    now: Timestamp,
-) -> Result<Scheduler, StoreError> {
-    let mut s = Scheduler::new(cfg);
-    s.entries.reserve(usize::try_from(store.open_counts()?.0).unwrap_or(0));
-    s.now = now.0;
-    // Store ordinal → scheduler ordinal, so the ESI text is hashed once per ESI, not per row.
-    let mut map: Vec<Option<u32>> = Vec::new();
-    store.for_each_queued(|q| {
-        let i = q.esi_ordinal as usize;
-        if map.len() <= i {
-            map.resize(i + 1, None);
-        }
-        let esi = if let Some(o) = map.get(i).copied().flatten() {
-            o
-        } else {
-            let o = s.ordinal(q.esi_id, now.0);
-            if let Some(slot) = map.get_mut(i) {
-                *slot = Some(o);
-            }
-            o
-        };
-        let d = QueuedDelivery {
-            id: q.id,
-            esi_id: q.esi_id,
-            priority: q.priority,
-            deadline: q.deadline,
-            not_before: q.not_before,
-            retries: q.retries,
-        };
-        s.insert_at(esi, &d, now.0, false);
-    })?;
-    for esi in 0..s.esis.len() as u32 {
-        s.refresh(esi, now.0);
-    }
-    Ok(s)
 }

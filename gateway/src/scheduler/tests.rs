@@ -253,7 +253,7 @@ fn high_is_found_fast_behind_a_large_blocked_low_backlog() {
 #[test]
 fn rebuild_from_store_restores_queue() {
     use crate::model::{NewDelivery, NewRequest, PartyId, RequestKind};
-    use crate::store::StoreConfig;
+    use crate::store::{Store, StoreConfig};
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = Store::open(dir.path().join("s.redb"), StoreConfig::default()).unwrap();
     for (p, dl) in [(Priority::Low, 500u64), (Priority::High, 900), (Priority::Medium, 100)] {
