@@ -1,10 +1,18 @@
 //! `gateway`: the daemon between the portal (MQTT) and the ESIs (serial host link): durable store
-//! and scheduler, authentication, grants and audit (design.md §2, §4, §7–§9).
+//! and scheduler, coordinator supervisors, operations, polling, authentication, grants and audit
+//! (design.md §2, §4–§9).
 
 pub mod audit;
 pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod coordinator;
+pub mod daemon;
 pub mod error;
 pub mod grants;
 pub mod model;
+pub mod ops;
+pub mod polling;
+pub mod provisioning;
 pub mod scheduler;
 pub mod store;

@@ -352,6 +352,23 @@ pub enum DeviceState {
     Paired,
     /// Join window passed without a join.
     Expired,
+    /// The device left the network; its slot and key stay until it is de-provisioned or joins
+    /// again (host link `LEFT`).
+    Left,
+}
+
+impl DeviceState {
+    /// The snake_case name used on the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Joining => "joining",
+            Self::KeyEstablished => "key_established",
+            Self::Paired => "paired",
+            Self::Expired => "expired",
+            Self::Left => "left",
+        }
+    }
 }
 
 /// A provisioned device and the ESI slot it occupies (design.md §5, BR-068, BR-081, BR-084).

@@ -519,6 +519,21 @@ impl Scheduler {
         })
     }
 
+    /// Takes one specific queued delivery into flight at `now`, together with one handed out by
+    /// [`Scheduler::next_ready`] for the same ESI: the daemon sends all recipients of one request
+    /// on one ESI in a single host-link frame (an SE event or price id may be stored only once on
+    /// the ESI). Bypasses the in-flight and rate limits (the group is one frame); returns `None`
+    /// when the delivery is unknown, in flight, waiting for its retry time, or on another ESI.
+    pub fn take_with(&mut self, id: DeliveryId, esi: &EsiId, now: Timestamp) -> Option<Dispatch> {
+        self.advance(now.0);
+        let e = *self.entries.get(&id.0)?;
+        let same_esi = self.esi_ordinals.get(esi).is_some_and(|&o| o == e.esi);
+        if e.in_flight || !same_esi || self.deferred.contains(&(e.not_before, id.0)) {
+            return None;
+        }
+        self.dispatch((e.deadline, id.0, e.esi), e.class as usize)
+    }
+
     /// Records the result of a delivery in flight and decides what follows.
     pub fn on_result(
         &mut self,

@@ -1,0 +1,265 @@
+//! The local control socket used by `gateway ctl` (field teams on the gateway host).
+//!
+//! A Unix stream socket speaking JSON lines: one request object per line,
+//! `{"id": …, "action": "device/provision", "params": {…}, "transaction": "…"}`, answered by one
+//! line `{"id": …, "status": "ok", "data": …}` or `{"id": …, "status": "error", "error":
+//! {"code", "message"}}` (the response shape of design.md §7). Action names are the MQTT ones.
+//! `events/subscribe` answers `ok` and then streams one line per upstream event until the client
+//! hangs up. Requests run as the configured ctl party and role. The socket file is created
+//! with mode 0660: who can reach it is decided by the file system.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use super::DaemonError;
+use crate::error::ApiError;
+use crate::ops::{Caller, Gateway};
+
+/// Longest request line (a bulk CSV travels in one line).
+const MAX_LINE: usize = 4 << 20;
+
+/// One request line.
+#[derive(Debug, Deserialize)]
+struct CtlRequest {
+    #[serde(default)]
+    id: Value,
+    action: String,
+    #[serde(default)]
+    params: Value,
+    #[serde(default)]
+    transaction: Option<String>,
+}
+
+/// Binds the socket, replacing a stale file (refusing if a daemon answers on it).
+pub fn bind(path: &Path) -> Result<UnixListener, DaemonError> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(DaemonError::Io(format!(
+                "{} is in use: is another gateway daemon running?",
+                path.display()
+            )));
+        }
+        let _ = std::fs::remove_file(path);
+    }
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let l = UnixListener::bind(path)
+        .map_err(|e| DaemonError::Io(format!("cannot listen on {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660));
+    }
+    info!(socket = %path.display(), "ctl socket listening");
+    Ok(l)
+}
+
+/// Accepts connections until shutdown.
+pub async fn serve(listener: UnixListener, gw: Gateway, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => {
+                    let (gw, sd) = (gw.clone(), shutdown.clone());
+                    tokio::spawn(async move { connection(stream, gw, sd).await });
+                }
+                Err(e) => warn!(error = %e, "ctl accept failed"),
+            },
+            r = shutdown.changed() => if r.is_err() || *shutdown.borrow() { break },
+        }
+    }
+}
+
+async fn connection(stream: UnixStream, gw: Gateway, mut shutdown: watch::Receiver<bool>) {
+    let (rd, mut wr) = stream.into_split();
+    let mut lines = BufReader::new(rd);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = tokio::select! {
+            r = lines.read_line(&mut line) => match r { Ok(n) => n, Err(_) => return },
+            _ = shutdown.changed() => return,
+        };
+        if n == 0 {
+            return;
+        }
+        if line.len() > MAX_LINE {
+            let _ = write(
+                &mut wr,
+                &error_line(&Value::Null, &ApiError::bad_request("request line too long")),
+            )
+            .await;
+            return;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let req: CtlRequest = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                let err = ApiError::bad_request(format!("not a request object: {e}"));
+                if write(&mut wr, &error_line(&Value::Null, &err)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        debug!(action = %req.action, "ctl request");
+        if req.action == "events/subscribe" {
+            stream_events(&mut wr, &gw, req.id, shutdown).await;
+            return;
+        }
+        let cfg = &gw.config().ctl;
+        let mut caller = Caller::new(cfg.party.clone(), cfg.role);
+        caller.transaction = req.transaction.clone().or_else(|| match &req.id {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            v => Some(v.to_string()),
+        });
+        let out = match handle(&gw, &caller, &req.action, req.params).await {
+            Ok(data) => json!({"id": req.id, "status": "ok", "data": data}),
+            Err(e) => error_line(&req.id, &e),
+        };
+        if write(&mut wr, &out).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn error_line(id: &Value, e: &ApiError) -> Value {
+    json!({"id": id, "status": "error", "error": e})
+}
+
+async fn write(wr: &mut tokio::net::unix::OwnedWriteHalf, v: &Value) -> std::io::Result<()> {
+    let mut s = v.to_string();
+    s.push('\n');
+    wr.write_all(s.as_bytes()).await
+}
+
+async fn stream_events(
+    wr: &mut tokio::net::unix::OwnedWriteHalf,
+    gw: &Gateway,
+    id: Value,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut rx = gw.subscribe();
+    if write(wr, &json!({"id": id, "status": "ok", "data": "subscribed"})).await.is_err() {
+        return;
+    }
+    loop {
+        let ev = tokio::select! {
+            r = rx.recv() => r,
+            _ = shutdown.changed() => return,
+        };
+        let line = match ev {
+            Ok(e) => serde_json::to_value(&e).unwrap_or(Value::Null),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                json!({"event": "lagged", "missed": n})
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if write(wr, &line).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Decodes `params`. serde's message is passed on only when it cannot quote a value (a
+/// mistyped install code must not come back in an error).
+fn params<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+    let v = if v.is_null() { json!({}) } else { v };
+    serde_json::from_value(v).map_err(|e| {
+        let m = e.to_string();
+        if m.starts_with("missing field") || m.starts_with("unknown field") {
+            ApiError::bad_request(format!("params: {m}"))
+        } else {
+            ApiError::bad_request("params: a field has the wrong type or value")
+        }
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(v).map_err(|_| ApiError::internal())
+}
+
+#[derive(Deserialize)]
+struct EsiParam {
+    esi_id: String,
+    #[serde(default)]
+    refresh: bool,
+}
+
+#[derive(Deserialize)]
+struct MessageParam {
+    message_id: u64,
+}
+
+#[derive(Deserialize)]
+struct CsvParam {
+    csv: String,
+}
+
+#[derive(Deserialize)]
+struct GroupParam {
+    name: String,
+    #[serde(default)]
+    esi_ids: Vec<String>,
+}
+
+/// Runs one action.
+pub async fn handle(
+    gw: &Gateway,
+    caller: &Caller,
+    action: &str,
+    p: Value,
+) -> Result<Value, ApiError> {
+    match action {
+        "device/provision" => to_json(&gw.provision(caller, params(p)?).await?),
+        "device/provision_bulk" => {
+            to_json(&gw.bulk_provision(caller, &params::<CsvParam>(p)?.csv).await?)
+        }
+        "device/deprovision" => to_json(&gw.deprovision(caller, params(p)?).await?),
+        "device/deprovision_bulk" => {
+            to_json(&gw.bulk_deprovision(caller, &params::<CsvParam>(p)?.csv).await?)
+        }
+        "device/list" => to_json(&gw.devices(&params::<EsiParam>(p)?.esi_id).await?),
+        "meter/read" => to_json(&gw.meter_read(&params::<EsiParam>(p)?.esi_id).await?),
+        "meter/status" => {
+            let e: EsiParam = params(p)?;
+            to_json(&gw.meter_status(&e.esi_id, e.refresh).await?)
+        }
+        "message/send" => to_json(&gw.send_message(caller, params(p)?).await?),
+        "message/cancel" => {
+            to_json(&gw.cancel_message(caller, params::<MessageParam>(p)?.message_id).await?)
+        }
+        "message/status" => {
+            to_json(&gw.message_status(params::<MessageParam>(p)?.message_id).await?)
+        }
+        "price/publish" => to_json(&gw.publish_price(caller, params(p)?).await?),
+        "drlc/event" => to_json(&gw.drlc_event(caller, params(p)?).await?),
+        "drlc/cancel" => to_json(&gw.drlc_cancel(caller, params(p)?).await?),
+        "group/create" => {
+            let g: GroupParam = params(p)?;
+            to_json(&gw.group_create(caller, &g.name, &g.esi_ids).await?)
+        }
+        "group/delete" => {
+            to_json(&json!({"deleted": gw.group_delete(&params::<GroupParam>(p)?.name).await?}))
+        }
+        "group/list" => to_json(&gw.group_list().await?),
+        "gateway/health" => Ok(Value::Array(
+            gw.health().all().iter().map(crate::coordinator::EsiHealth::view).collect(),
+        )),
+        other => Err(ApiError::new(
+            crate::error::ErrorCode::UnknownAction,
+            format!("unknown action {other:?}"),
+        )),
+    }
+}
