@@ -188,7 +188,7 @@ fn rate_of(p: &RandomFaults, kind: usize) -> f64 {
 
 /// Exponential inter-arrival time for `per_hour` events per hour, from `after`.
 fn draw_next(rng: &mut SimRng, per_hour: f64, after: u64) -> Option<u64> {
-    let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let u = rng.unit();
     if per_hour <= 0.0 {
         return None;
     }

@@ -15,6 +15,7 @@
 //! [`sim`] (the loop), [`realtime`] (the wall-clock driver used by the binary).
 
 pub mod command;
+pub mod control;
 pub mod device;
 pub mod faults;
 pub mod host;
@@ -23,8 +24,10 @@ pub mod medium;
 pub mod metrology;
 pub mod node;
 pub mod pcap;
+pub mod pty;
 pub mod radio;
 pub mod rng;
+pub mod scenario;
 pub mod serial;
 pub mod sim;
 pub mod tap;

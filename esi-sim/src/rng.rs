@@ -37,6 +37,7 @@ impl SimRng {
 
     /// An independent stream for one concern, derived from the seed and a label (and an index,
     /// e.g. the device number). Forking does not advance `self`.
+    #[must_use]
     pub fn fork(&self, label: &str, index: u64) -> Self {
         let mut x = self.s[0] ^ label_hash(label).rotate_left(17) ^ index.wrapping_mul(0xA24B_AED4);
         Self::new(splitmix64(&mut x))
@@ -69,8 +70,13 @@ impl SimRng {
     /// True with probability `p` (0.0 ..= 1.0). Always draws, so the stream position does not
     /// depend on `p`.
     pub fn chance(&mut self, p: f64) -> bool {
-        let x = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        x < p
+        self.unit() < p
+    }
+
+    /// Uniform in `0.0..1.0` (53 random bits, exactly representable).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     pub fn byte(&mut self) -> u8 {

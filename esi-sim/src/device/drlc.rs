@@ -253,7 +253,7 @@ impl DrClient {
         })?;
         let Some(e) = self.events.get_mut(i) else { return Err("no such event".into()) };
         let id = e.event.issuer_event_id;
-        if opt_in == !e.opted_out {
+        if opt_in != e.opted_out {
             return Err(format!("already opted {} of event {id}", if opt_in { "in" } else { "out" }));
         }
         e.opted_out = !opt_in;

@@ -20,6 +20,7 @@ use crate::command::Action;
 use crate::rng::SimRng;
 use serde::Deserialize;
 use std::fmt;
+use std::fmt::Write as _;
 use zse::cluster::ClusterCommand;
 use zse::field::Octets;
 use zse::security::{key_transport_key, link_key_from_install_code, InstallCode, Key128};
@@ -110,7 +111,10 @@ impl DeviceSpec {
 
     /// Install code as printed: hex with the CRC.
     pub fn label_hex(&self) -> String {
-        self.install_code.iter().map(|b| format!("{b:02X}")).collect()
+        self.install_code.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02X}");
+            s
+        })
     }
 }
 

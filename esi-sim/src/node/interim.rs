@@ -66,7 +66,7 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
         let now = self.now;
         while let Some(ev) = self.link.poll_event() {
             if let LinkEvent::Received(r) = ev {
-                self.request(now, r);
+                self.request(now, &r);
             }
         }
         while let Some(a) = self.esi.poll_action() {
@@ -90,7 +90,7 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
         self.reports.push_back(Report::Result(hl::RequestResult { request_id, code, detail }));
     }
 
-    fn request(&mut self, now: u64, r: Request) {
+    fn request(&mut self, now: u64, r: &Request) {
         let id = RequestId(r.request_id);
         let now = Instant(now);
         let explicit = match &r.command {

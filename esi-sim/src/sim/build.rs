@@ -56,6 +56,7 @@ impl SimConfig {
         }
     }
 
+    #[must_use]
     pub fn with_in_process_hosts(mut self) -> Self {
         self.in_process_hosts = true;
         self
@@ -137,7 +138,9 @@ impl Sim {
             let eui64 = Eui64(0x000D_6FFF_FE00_0000 | (ids.below(1 << 16) << 8) | i as u64);
             let pan_id = ids.range(0x0001, 0xFFFE) as u16;
             let mut network_key = [0u8; 16];
-            network_key.iter_mut().for_each(|b| *b = ids.byte());
+            for b in &mut network_key {
+                *b = ids.byte();
+            }
             let meter_seed = ids.next_u64();
             let meter =
                 SimMeter::new(meter_seed, config.epoch_unix_ms, config.start_summation_wh, config.profile);

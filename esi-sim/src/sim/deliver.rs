@@ -189,7 +189,7 @@ impl Sim {
                 if let Some((_, i)) = member {
                     // A removed device searches again later (and is refused without a key).
                     self.device_left(now, i, Some(now + 60_000));
-                    let name = self.devices.get(i).map(|d| d.name()).unwrap_or_default();
+                    let name = self.devices.get(i).map(crate::device::Device::name).unwrap_or_default();
                     self.note(format!("{name} told to leave ESI {e}"));
                 }
             }

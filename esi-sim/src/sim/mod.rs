@@ -10,7 +10,7 @@
 //! unseeded random source, so the same configuration and seed replay byte for byte.
 
 mod actions;
-mod build;
+pub mod build;
 mod deliver;
 
 pub use build::{SimConfig, DEFAULT_EPOCH_UNIX_MS};
