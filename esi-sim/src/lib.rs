@@ -26,6 +26,7 @@ pub mod node;
 pub mod pcap;
 pub mod pty;
 pub mod radio;
+pub mod realtime;
 pub mod rng;
 pub mod scenario;
 pub mod serial;

@@ -124,6 +124,20 @@ impl Sim {
         Some(self.host(spec.esi)?.send(cmd))
     }
 
+    /// Headless start: every in-process host sets the ESI's clock to the configured epoch and
+    /// provisions every device on its ESI from the install code on its label.
+    pub fn bootstrap_hosts(&mut self) {
+        let utc = zse::zcl::UtcTime::from_unix(self.config.epoch_unix_ms / 1000).map_or(0, |u| u.0);
+        for e in 0..self.esis.len() {
+            if let Some(h) = self.host(e) {
+                h.send(Command::SetTime(firmware::host_link::SetTime { utc }));
+            }
+        }
+        for i in 0..self.devices.len() {
+            let _ = self.provision(i);
+        }
+    }
+
     /// Devices of a kind, in order.
     pub fn devices_of(&self, kind: DeviceKind) -> Vec<usize> {
         self.devices.iter().enumerate().filter(|(_, d)| d.spec.kind == kind).map(|(i, _)| i).collect()

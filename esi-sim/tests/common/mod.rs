@@ -5,7 +5,7 @@ use esi_sim::{Sim, SimConfig};
 use firmware::host_link::{Command, DeviceState, Report, ResultCode, SetTime};
 
 /// 2026-01-01 00:00:00 UTC as UTCTime (seconds since 2000).
-pub const T0: u32 = 820_454_400;
+pub const T0: u32 = 820_540_800;
 
 /// A simulation with in-process hosts.
 pub fn sim(seed: u64, esis: usize, devices: usize) -> Sim {
