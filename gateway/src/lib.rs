@@ -1,7 +1,10 @@
-//! `gateway`: see `design.md` §2 for what this crate owns. It is filled by its own issue; until then it
-//! only fixes the crate boundary.
+//! `gateway`: the daemon between the portal (MQTT) and the ESIs (serial host link): durable store
+//! and scheduler, authentication, grants and audit (design.md §2, §4, §7–§9).
 
 pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod grants;
+pub mod model;
+pub mod scheduler;
+pub mod store;

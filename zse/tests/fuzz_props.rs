@@ -38,6 +38,11 @@ proptest! {
     }
 
     #[test]
+    fn se_frame_never_panics(data in prop::collection::vec(any::<u8>(), 0..127)) {
+        zse::fuzz::se_frame(&data);
+    }
+
+    #[test]
     fn zcl_frame_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..128)) {
         zse::fuzz::zcl_frame(&data);
     }
@@ -72,4 +77,9 @@ fn corpus_aux_header() {
 #[test]
 fn corpus_ccm_star() {
     replay("ccm_star", zse::fuzz::ccm_star);
+}
+
+#[test]
+fn corpus_se_frame() {
+    replay("se_frame", zse::fuzz::se_frame);
 }

@@ -14,7 +14,7 @@ use crate::wire::{Reader, Writer};
 use crate::zcl::{ClusterId, SE_PROFILE_ID};
 
 /// Frame control bits (ZigBee PRO §2.2.5.1.1; se10.md §9.1).
-mod fc {
+pub(super) mod fc {
     pub const FRAME_TYPE: u8 = 0x03;
     pub const DELIVERY_MODE: u8 = 0x0C;
     pub const DELIVERY_MODE_SHIFT: u8 = 2;

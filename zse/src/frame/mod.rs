@@ -1,6 +1,9 @@
 //! The layers under ZCL: IEEE 802.15.4 MAC ([`mac`]), ZigBee NWK ([`nwk`]) and APS ([`aps`]),
-//! the auxiliary security header both ZigBee layers share ([`AuxHeader`]), and the composition
-//! of a whole Smart Energy frame ([`SeFrameBuilder`], [`build_se_frame`], [`parse_se_frame`]).
+//! the auxiliary security header both ZigBee layers share ([`AuxHeader`], owned by
+//! [`crate::security::aux_header`] and re-exported here), NWK and APS security with CCM*
+//! ([`secure`]), and the composition of a whole Smart Energy frame ([`SeFrameBuilder`],
+//! [`build_se_frame`], [`build_secured_se_frame`], [`parse_se_frame`],
+//! [`parse_secured_se_frame`]).
 //!
 //! Each layer follows the crate's pattern: a plain-data header `Repr` (`…Header`, with
 //! `parse`/`buffer_len`/`emit`), a frame `Repr` that adds the borrowed payload (`…Frame`), and a
@@ -15,13 +18,18 @@
 //! re-emits to the same bytes.
 
 pub mod aps;
-mod aux;
 pub mod mac;
 pub mod nwk;
 mod se;
+pub mod secure;
 
-pub use aux::{AuxHeader, KeyIdentifier, SecurityControl, SECURITY_LEVEL_ENC_MIC_32};
-pub use se::{build_se_frame, parse_se_frame, NwkSecurity, SeFrame, SeFrameBuilder};
+/// The auxiliary security header is [`crate::security::aux_header`]'s, shared by both layers.
+pub use crate::security::aux_header::{AuxHeader, KeyIdentifier, SecurityControl};
+pub use se::{
+    build_se_frame, build_secured_se_frame, parse_se_frame, parse_secured_se_frame, FrameKeys,
+    NwkKey, NwkSecurity, SeFrame, SeFrameBuilder,
+};
+pub use secure::{CounterCheck, FrameSecurityError, KeyStore, Keyring};
 
 use crate::field::{newtype, Field};
 use crate::wire::{Reader, Writer};

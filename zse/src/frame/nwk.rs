@@ -16,7 +16,7 @@ use crate::zcl::{Eui64, Records};
 pub const PROTOCOL_VERSION: u8 = 2;
 
 /// Frame control bits (ZigBee PRO §3.3.1.1; se10.md §9.2).
-mod fc {
+pub(super) mod fc {
     pub const FRAME_TYPE: u16 = 0x0003;
     pub const PROTOCOL_VERSION: u16 = 0x003C;
     pub const PROTOCOL_VERSION_SHIFT: u16 = 2;

@@ -18,7 +18,9 @@ pub mod install_code;
 pub mod key;
 pub mod mmo;
 
-pub use aux_header::{AuxHeader, AuxHeaderRepr, KeyIdentifier, SecurityControl};
+pub use aux_header::{
+    AuxHeader, AuxHeaderView, KeyIdentifier, SecurityControl, NWK_SECURITY_LEVEL,
+};
 pub use ccm::{decrypt_in_place, encrypt_in_place, CcmStar, Nonce, SecurityLevel};
 pub use install_code::{InstallCode, InstallCodeError, InstallCodeLabel};
 pub use key::Key128;

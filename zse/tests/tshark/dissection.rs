@@ -1,7 +1,6 @@
 //! Running `tshark` and reading its JSON: every packet becomes per-layer maps from field name to
 //! the values tshark displayed, plus the expert items and malformed markers found anywhere in it.
 
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -17,6 +16,8 @@ pub type Fields = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, Clone)]
 pub struct Expert {
+    /// The layer it was found in (`zbee_zcl`, `_ws.malformed`, …).
+    pub layer: String,
     /// The expert field (e.g. `zbee_zcl_se.msg.msg_ctrl.deprecated`).
     pub field: String,
     pub message: String,
@@ -61,71 +62,249 @@ pub fn version() -> String {
 }
 
 /// Dissects every packet of a capture file.
+///
+/// The JSON is read with its key order and duplicate keys kept (no `--no-duplicate-keys`, no
+/// `serde_json::Value`, whose maps may sort keys): repeated records (a Read Attributes Response's
+/// status records, profile intervals) must come out in wire order, and tshark names their subtrees
+/// after their values ("Status Record, Uint8: 5"), so a sorted or merged map would reorder them.
 pub fn dissect(pcap: &Path) -> Vec<Packet> {
     let out = Command::new("tshark")
-        .args(["-n", "-T", "json", "--no-duplicate-keys", "-r"])
+        .args(["-n", "-T", "json", "-r"])
         .arg(pcap)
         .output()
         .expect("run tshark");
     assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
-    let json: Value = serde_json::from_slice(&out.stdout).expect("tshark JSON");
-    json.as_array()
-        .expect("a JSON array of packets")
+    let text = String::from_utf8(out.stdout).expect("tshark JSON is UTF-8");
+    let json = Json::parse(&text);
+    json.items()
         .iter()
         .map(|p| {
-            let layers = &p["_source"]["layers"];
             let mut packet = Packet::default();
-            for (name, layer) in layers.as_object().expect("layers object") {
-                let mut fields = Fields::new();
+            for (name, layer) in
+                p.get("_source").and_then(|s| s.get("layers")).map_or(&[][..], Json::entries)
+            {
+                let mut fields = packet.layers.remove(name).unwrap_or_default();
                 collect(layer, name, &mut fields, &mut packet);
+                if name == "frame" {
+                    if let Some(Json::Str(s)) = layer.get("frame.protocols") {
+                        s.clone_into(&mut packet.protocols);
+                    }
+                }
                 packet.layers.insert(name.clone(), fields);
             }
-            layers["frame"]["frame.protocols"]
-                .as_str()
-                .unwrap_or("")
-                .clone_into(&mut packet.protocols);
             packet
         })
         .collect()
 }
 
-fn collect(v: &Value, path: &str, fields: &mut Fields, packet: &mut Packet) {
-    let Some(obj) = v.as_object() else { return };
-    for (key, value) in obj {
+fn collect(v: &Json, path: &str, fields: &mut Fields, packet: &mut Packet) {
+    for (key, value) in v.entries() {
         let here = format!("{path}/{key}");
         if key.starts_with("_ws.malformed") {
             packet.malformed.push(here.clone());
         }
         if key == "_ws.expert" {
-            for item in as_list(value) {
-                packet.experts.push(expert(item));
+            let layer = path.split('/').next().unwrap_or(path);
+            for item in value.as_list() {
+                packet.experts.push(expert(item, layer));
             }
             continue;
         }
-        for item in as_list(value) {
+        for item in value.as_list() {
             match item {
-                Value::String(s) => fields.entry(key.clone()).or_default().push(s.clone()),
-                Value::Object(_) => collect(item, &here, fields, packet),
-                other => fields.entry(key.clone()).or_default().push(other.to_string()),
+                Json::Str(s) | Json::Scalar(s) => {
+                    fields.entry(key.clone()).or_default().push(s.clone());
+                }
+                Json::Obj(_) => collect(item, &here, fields, packet),
+                Json::Arr(_) => {}
             }
         }
     }
 }
 
-fn as_list(v: &Value) -> Vec<&Value> {
-    match v {
-        Value::Array(a) => a.iter().collect(),
-        other => vec![other],
+/// A JSON value with object entries in document order, duplicates kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Str(String),
+    /// A number, `true`, `false` or `null`, as written.
+    Scalar(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Parses a whole document (tshark's output: panics on malformed JSON).
+    pub fn parse(text: &str) -> Json {
+        let mut p = JsonParser { s: text.as_bytes(), i: 0 };
+        let v = p.value();
+        p.ws();
+        assert_eq!(p.i, p.s.len(), "trailing bytes after the JSON document");
+        v
+    }
+
+    /// The entries of an object (empty for anything else).
+    pub fn entries(&self) -> &[(String, Json)] {
+        match self {
+            Json::Obj(e) => e,
+            _ => &[],
+        }
+    }
+
+    /// The items of an array (empty for anything else).
+    pub fn items(&self) -> &[Json] {
+        match self {
+            Json::Arr(a) => a,
+            _ => &[],
+        }
+    }
+
+    /// The first entry named `key`.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.entries().iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// An array's items, or the value itself.
+    fn as_list(&self) -> Vec<&Json> {
+        match self {
+            Json::Arr(a) => a.iter().collect(),
+            other => vec![other],
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) | Json::Scalar(s) => Some(s),
+            _ => None,
+        }
     }
 }
 
-fn expert(v: &Value) -> Expert {
-    let obj = v.as_object().cloned().unwrap_or_default();
-    let num =
-        |k: &str| obj.get(k).and_then(Value::as_str).and_then(|s| s.parse().ok()).unwrap_or(0);
+struct JsonParser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn ws(&mut self) {
+        while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&mut self) -> u8 {
+        self.ws();
+        *self.s.get(self.i).unwrap_or_else(|| panic!("JSON ends early at {}", self.i))
+    }
+
+    fn expect(&mut self, c: u8) {
+        assert_eq!(self.peek(), c, "JSON: expected {:?} at {}", c as char, self.i);
+        self.i += 1;
+    }
+
+    fn value(&mut self) -> Json {
+        match self.peek() {
+            b'{' => {
+                self.i += 1;
+                let mut entries = Vec::new();
+                if self.peek() == b'}' {
+                    self.i += 1;
+                    return Json::Obj(entries);
+                }
+                loop {
+                    let key = self.string();
+                    self.expect(b':');
+                    entries.push((key, self.value()));
+                    if self.peek() == b',' {
+                        self.i += 1;
+                    } else {
+                        self.expect(b'}');
+                        return Json::Obj(entries);
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                if self.peek() == b']' {
+                    self.i += 1;
+                    return Json::Arr(items);
+                }
+                loop {
+                    items.push(self.value());
+                    if self.peek() == b',' {
+                        self.i += 1;
+                    } else {
+                        self.expect(b']');
+                        return Json::Arr(items);
+                    }
+                }
+            }
+            b'"' => Json::Str(self.string()),
+            _ => {
+                let start = self.i;
+                while self.s.get(self.i).is_some_and(|c| !b",]} \t\r\n".contains(c)) {
+                    self.i += 1;
+                }
+                Json::Scalar(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> u32 {
+        let h = std::str::from_utf8(&self.s[self.i..self.i + 4]).expect("\\u escape");
+        self.i += 4;
+        u32::from_str_radix(h, 16).expect("\\u escape")
+    }
+
+    fn string(&mut self) -> String {
+        self.expect(b'"');
+        let mut out = Vec::new();
+        loop {
+            let c = self.s[self.i];
+            self.i += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let e = self.s[self.i];
+                    self.i += 1;
+                    let ch = match e {
+                        b'n' => '\n',
+                        b't' => '\t',
+                        b'r' => '\r',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'u' => {
+                            let mut u = self.hex4();
+                            if (0xD800..0xDC00).contains(&u) && self.s.get(self.i) == Some(&b'\\') {
+                                self.i += 2;
+                                u = 0x10000 + ((u - 0xD800) << 10) + (self.hex4() - 0xDC00);
+                            }
+                            char::from_u32(u).unwrap_or('\u{fffd}')
+                        }
+                        other => char::from(other),
+                    };
+                    let mut b = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+                }
+                other => out.push(other),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+fn expert(v: &Json, layer: &str) -> Expert {
+    let num = |k: &str| v.get(k).and_then(Json::as_str).and_then(|s| s.parse().ok()).unwrap_or(0);
     Expert {
-        field: obj.keys().find(|k| !k.starts_with("_ws.expert")).cloned().unwrap_or_default(),
-        message: obj.get("_ws.expert.message").and_then(Value::as_str).unwrap_or("").to_owned(),
+        layer: layer.to_owned(),
+        field: v
+            .entries()
+            .iter()
+            .map(|(k, _)| k)
+            .find(|k| !k.starts_with("_ws.expert"))
+            .cloned()
+            .unwrap_or_default(),
+        message: v.get("_ws.expert.message").and_then(Json::as_str).unwrap_or("").to_owned(),
         severity: num("_ws.expert.severity"),
         group: num("_ws.expert.group"),
     }
@@ -136,8 +315,6 @@ fn expert(v: &Value) -> Expert {
 pub enum Want {
     /// The field must not appear.
     Absent,
-    /// The field must appear; its value is not compared (a documented Wireshark quirk).
-    Present,
     /// An unsigned number (tshark prints decimal or `0x…` hex; booleans as 0/1).
     Uint(u64),
     /// A signed number (printed in decimal).
@@ -146,8 +323,44 @@ pub enum Want {
     Text(String),
     /// Bytes or an EUI-64, compared as lower-case hex without separators.
     Hex(String),
+    /// A floating-point number, printed by tshark with `digits` significant digits (`%g`): equal
+    /// up to the rounding of that many digits; NaN and infinities as `nan`, `inf`, `-inf`.
+    Float { value: f64, digits: i32 },
     /// Every occurrence, in order.
     Uints(Vec<u64>),
+    /// Every occurrence, in order, each matching one scalar want (an empty list = absent).
+    List(Vec<Want>),
+}
+
+/// Expected occurrences per tshark field, in wire order; built up field by field and record by
+/// record, then turned into one [`Want::List`] per field.
+#[derive(Debug, Default)]
+pub struct Expect(Vec<(&'static str, Vec<Want>)>);
+
+impl Expect {
+    fn slot(&mut self, field: &'static str) -> &mut Vec<Want> {
+        let i = if let Some(i) = self.0.iter().position(|(f, _)| *f == field) {
+            i
+        } else {
+            self.0.push((field, Vec::new()));
+            self.0.len() - 1
+        };
+        &mut self.0[i].1
+    }
+
+    /// One more occurrence of `field`.
+    pub fn push(&mut self, field: &'static str, want: Want) {
+        self.slot(field).push(want);
+    }
+
+    /// `field` must not occur (unless something else pushes an occurrence).
+    pub fn none(&mut self, field: &'static str) {
+        self.slot(field);
+    }
+
+    pub fn into_wants(self) -> Vec<(&'static str, Want)> {
+        self.0.into_iter().map(|(f, ws)| (f, Want::List(ws))).collect()
+    }
 }
 
 pub fn parse_uint(s: &str) -> Option<u64> {
@@ -157,23 +370,45 @@ pub fn parse_uint(s: &str) -> Option<u64> {
     }
 }
 
+/// Whether one displayed value matches a scalar want.
+fn matches(v: &str, want: &Want) -> bool {
+    match want {
+        Want::Uint(n) => parse_uint(v) == Some(*n),
+        Want::Int(n) => v.parse::<i64>().ok() == Some(*n),
+        Want::Text(t) => v == t,
+        Want::Hex(h) => v.replace([':', '-'], "").to_lowercase() == *h,
+        Want::Float { value, digits } => {
+            if value.is_nan() {
+                return v == "nan";
+            }
+            if value.is_infinite() {
+                return v == if *value > 0.0 { "inf" } else { "-inf" };
+            }
+            let Ok(shown) = v.parse::<f64>() else { return false };
+            // `%g` keeps `digits` significant digits: half a unit of the last one.
+            let tolerance = value.abs() * 10f64.powi(1 - digits) / 2.0;
+            (shown - value).abs() <= tolerance * 1.000_001
+                && shown.is_sign_negative() == value.is_sign_negative()
+        }
+        Want::Absent | Want::Uints(_) | Want::List(_) => false,
+    }
+}
+
 /// Checks one field; returns a description of the mismatch.
 pub fn check(values: &[&str], want: &Want) -> Result<(), String> {
-    let single = || match values {
-        [v] => Ok(*v),
-        _ => Err(format!("expected one value, tshark shows {values:?}")),
-    };
     let ok = match want {
         Want::Absent => values.is_empty(),
-        Want::Present => !values.is_empty(),
-        Want::Uint(n) => parse_uint(single()?) == Some(*n),
-        Want::Int(n) => single()?.parse::<i64>().ok() == Some(*n),
-        Want::Text(t) => single()? == t,
-        Want::Hex(h) => single()?.replace([':', '-'], "").to_lowercase() == *h,
         Want::Uints(ns) => {
             values.len() == ns.len()
                 && values.iter().zip(ns).all(|(v, n)| parse_uint(v) == Some(*n))
         }
+        Want::List(ws) => {
+            values.len() == ws.len() && values.iter().zip(ws).all(|(v, w)| matches(v, w))
+        }
+        scalar => match values {
+            [v] => matches(v, scalar),
+            _ => return Err(format!("expected one value, tshark shows {values:?}, want {want:?}")),
+        },
     };
     if ok {
         Ok(())
@@ -184,7 +419,11 @@ pub fn check(values: &[&str], want: &Want) -> Result<(), String> {
 
 /// Formats a ZigBee UTCTime (seconds since 2000-01-01 UTC) as tshark prints absolute times.
 pub fn zigbee_time(secs: u64) -> String {
-    let unix = secs + 946_684_800;
+    unix_time(secs + 946_684_800)
+}
+
+/// Formats seconds since 1970-01-01 UTC as tshark prints absolute times.
+pub fn unix_time(unix: u64) -> String {
     let (days, rem) = (unix / 86_400, unix % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;

@@ -1,13 +1,13 @@
-//! Seeded random SE traffic: ZCL commands of every covered cluster, foundation commands, and
-//! the MAC/NWK/APS headers around them.
+//! Seeded random SE traffic: commands of every covered cluster in both directions, with the
+//! special values SE uses (0, all ones, "now", "until changed", "not used").
 
 use super::fields::{Scope, CLUSTERS};
 use serde_json::Value;
-use zse::cluster::{basic, identify, messaging, ClusterCommand};
-use zse::zcl::{
-    foundation, AttributeId, Direction, Frame, FrameType, Header, Payload, Records, Status,
-    UtcTime, ZclStr,
+use zse::cluster::{
+    basic, drlc, identify, key_establishment as ke, messaging, metering, price, ClusterCommand,
 };
+use zse::field::{Octets, Uint24};
+use zse::zcl::{Direction, Frame, FrameType, Header, Payload, UtcTime, ZclStr};
 
 /// SplitMix64: small, seedable, good enough for test data.
 #[derive(Debug, Clone)]
@@ -72,6 +72,42 @@ impl Rng {
             _ => self.u16(),
         }
     }
+    pub fn u8_edgy(&mut self) -> u8 {
+        match self.below(6) {
+            0 => 0,
+            1 => u8::MAX,
+            _ => self.u8(),
+        }
+    }
+    pub fn u64(&mut self) -> u64 {
+        self.next_u64()
+    }
+
+    /// One of `special` (often), or a random value.
+    pub fn or_special<T: Copy>(&mut self, special: &[T], random: impl FnOnce(&mut Self) -> T) -> T {
+        if self.chance(40) {
+            self.pick(special)
+        } else {
+            random(self)
+        }
+    }
+
+    /// `N` random bytes.
+    pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut a = [0u8; N];
+        for b in &mut a {
+            *b = self.u8();
+        }
+        a
+    }
+
+    pub fn direction(&mut self) -> Direction {
+        if self.chance(50) {
+            Direction::ServerToClient
+        } else {
+            Direction::ClientToServer
+        }
+    }
 }
 
 /// One ZCL frame with what we expect tshark to find in it.
@@ -82,7 +118,9 @@ pub struct ZclSample {
     /// The command name (`DisplayMessage`, `DefaultResponse`).
     pub command: &'static str,
     pub header: Header,
-    /// The command's fields as our serde form (`{"message_id": 1, ...}`).
+    /// A cluster command's fields as our serde form (`{"message_id": 1, ...}`), taken from
+    /// parsing the emitted bytes back, so they are what is on the wire. `Null` for foundation
+    /// commands, whose expectations come from the parsed frame itself (`foundation.rs`).
     pub fields: Value,
     pub bytes: Vec<u8>,
 }
@@ -94,6 +132,10 @@ pub const GENERATORS: &[(u16, Generator)] = &[
     (basic::CLUSTER_ID, gen_basic),
     (identify::CLUSTER_ID, gen_identify),
     (messaging::CLUSTER_ID, gen_messaging),
+    (price::CLUSTER_ID, gen_price),
+    (drlc::CLUSTER_ID, gen_drlc),
+    (metering::CLUSTER_ID, gen_metering),
+    (ke::CLUSTER_ID, gen_key_establishment),
 ];
 
 fn gen_basic(_: &mut Rng) -> Vec<ClusterCommand<'static>> {
@@ -124,7 +166,7 @@ fn gen_messaging(rng: &mut Rng) -> Vec<ClusterCommand<'static>> {
         message_control,
         start_time: UtcTime(rng.u32_edgy()),
         duration_in_minutes: rng.u16_edgy(),
-        message: ZclStr::from_str(rng.text(40)),
+        message: if rng.chance(10) { ZclStr::INVALID } else { ZclStr::from_str(rng.text(40)) },
         extended_message_control: rng.chance(30).then(|| rng.u8()),
     };
     let control = rng.chance(40).then(|| rng.u8());
@@ -147,77 +189,269 @@ fn gen_messaging(rng: &mut Rng) -> Vec<ClusterCommand<'static>> {
     ]
 }
 
+fn gen_price(rng: &mut Rng) -> Vec<ClusterCommand<'static>> {
+    use price::{ClientCommand as C, ServerCommand as S};
+    // Fields 12–19 are present up to a random one (none, the SE 1.0 form 1–14, SE 1.1's
+    // 1–19, or any cut between): every optional field is sometimes there, sometimes not.
+    let optional = rng.below(9);
+    let nu8 = |rng: &mut Rng| rng.or_special(&[price::NOT_USED_U8, 0], Rng::u8);
+    let nu32 = |rng: &mut Rng| rng.or_special(&[price::NOT_USED_U32, 0], Rng::u32);
+    let publish = price::PublishPrice {
+        provider_id: rng.u32_edgy(),
+        rate_label: if rng.chance(10) {
+            ZclStr::INVALID
+        } else {
+            ZclStr::from_str(rng.text(price::PublishPrice::RATE_LABEL_MAX_LEN as u64))
+        },
+        issuer_event_id: rng.u32_edgy(),
+        current_time: UtcTime(rng.u32_edgy()),
+        unit_of_measure: metering::UnitOfMeasure(
+            rng.or_special(&[0x00, 0x01, 0x80, 0xFF], Rng::u8),
+        ),
+        currency: rng.or_special(&[840, 826, 978, 0xFFFF], Rng::u16),
+        price_trailing_digit_and_price_tier: price::PriceTrailingDigitAndPriceTier(rng.u8_edgy()),
+        number_of_price_tiers_and_register_tier: price::NumberOfPriceTiersAndRegisterTier(
+            rng.u8_edgy(),
+        ),
+        start_time: UtcTime(rng.u32_edgy()),
+        duration_in_minutes: rng.or_special(&[price::DURATION_UNTIL_CHANGED, 0, 1440], Rng::u16),
+        price: rng.u32_edgy(),
+        price_ratio: (optional > 0).then(|| nu8(rng)),
+        generation_price: (optional > 1).then(|| nu32(rng)),
+        generation_price_ratio: (optional > 2).then(|| nu8(rng)),
+        alternate_cost_delivered: (optional > 3).then(|| nu32(rng)),
+        alternate_cost_unit: (optional > 4).then(|| price::AlternateCostUnit(nu8(rng))),
+        alternate_cost_trailing_digit: (optional > 5)
+            .then(|| price::AlternateCostTrailingDigit(rng.u8_edgy())),
+        number_of_block_thresholds: (optional > 6).then(|| rng.u8_edgy()),
+        price_control: (optional > 7).then(|| price::PriceControl(rng.u8_edgy())),
+    };
+    let block = price::PublishBlockPeriod {
+        provider_id: rng.u32_edgy(),
+        issuer_event_id: rng.u32_edgy(),
+        block_period_start_time: UtcTime(rng.u32_edgy()),
+        block_period_duration_in_minutes: Uint24(
+            rng.or_special(&[0, 1440, Uint24::MAX], |rng| rng.u32() & Uint24::MAX),
+        ),
+        number_of_price_tiers_and_number_of_block_thresholds:
+            price::NumberOfPriceTiersAndNumberOfBlockThresholds(rng.u8_edgy()),
+        block_period_control: price::BlockPeriodControl(rng.u8_edgy()),
+    };
+    vec![
+        ClusterCommand::PriceClient(C::GetCurrentPrice(price::GetCurrentPrice {
+            command_options: price::CommandOptions(rng.u8_edgy()),
+        })),
+        ClusterCommand::PriceClient(C::GetScheduledPrices(price::GetScheduledPrices {
+            start_time: UtcTime(rng.u32_edgy()),
+            number_of_events: rng.u8_edgy(),
+        })),
+        ClusterCommand::PriceClient(C::PriceAcknowledgement(price::PriceAcknowledgement {
+            provider_id: rng.u32_edgy(),
+            issuer_event_id: rng.u32_edgy(),
+            price_ack_time: UtcTime(rng.u32_edgy()),
+            control: price::PriceControl(rng.u8_edgy()),
+        })),
+        ClusterCommand::PriceClient(C::GetBlockPeriods(price::GetBlockPeriods {
+            start_time: UtcTime(rng.u32_edgy()),
+            number_of_events: rng.u8_edgy(),
+        })),
+        ClusterCommand::PriceServer(S::PublishPrice(publish)),
+        ClusterCommand::PriceServer(S::PublishBlockPeriod(block)),
+    ]
+}
+
+fn gen_drlc(rng: &mut Rng) -> Vec<ClusterCommand<'static>> {
+    use drlc::{ClientCommand as C, ServerCommand as S};
+    let device_class =
+        |rng: &mut Rng| drlc::DeviceClass(rng.or_special(&[0, 0x0FFF, 0xFFFF], Rng::u16));
+    let set_point = |rng: &mut Rng| {
+        rng.or_special(&[drlc::LoadControlEvent::SET_POINT_NOT_USED, i16::MAX, 0, 2100], |rng| {
+            rng.u16() as i16
+        })
+    };
+    let percentage = |rng: &mut Rng| {
+        rng.or_special(
+            &[drlc::LoadControlEvent::AVERAGE_LOAD_ADJUSTMENT_NOT_USED, -100, 100, 0],
+            |rng| rng.u8() as i8,
+        )
+    };
+    let not_used = |rng: &mut Rng| rng.or_special(&[0xFF, 0, 100], Rng::u8);
+    let event = drlc::LoadControlEvent {
+        issuer_event_id: rng.u32_edgy(),
+        device_class: device_class(rng),
+        utility_enrollment_group: rng.u8_edgy(),
+        start_time: UtcTime(rng.u32_edgy()),
+        duration_in_minutes: rng
+            .or_special(&[0, drlc::LoadControlEvent::MAX_DURATION_IN_MINUTES, u16::MAX], Rng::u16),
+        criticality_level: drlc::CriticalityLevel(rng.or_special(&[1, 7, 9, 0x0F, 0], Rng::u8)),
+        cooling_temperature_offset: not_used(rng),
+        heating_temperature_offset: not_used(rng),
+        cooling_temperature_set_point: set_point(rng),
+        heating_temperature_set_point: set_point(rng),
+        average_load_adjustment_percentage: percentage(rng),
+        duty_cycle: not_used(rng),
+        event_control: drlc::EventControl(rng.u8_edgy()),
+    };
+    let report = drlc::ReportEventStatus {
+        issuer_event_id: rng.u32_edgy(),
+        event_status: drlc::EventStatus(rng.or_special(&[0x01, 0x06, 0xF8, 0xFE], Rng::u8)),
+        event_status_time: UtcTime(rng.u32_edgy()),
+        criticality_level_applied: drlc::CriticalityLevel(rng.u8_edgy()),
+        cooling_temperature_set_point_applied: set_point(rng),
+        heating_temperature_set_point_applied: set_point(rng),
+        average_load_adjustment_percentage_applied: percentage(rng),
+        duty_cycle_applied: not_used(rng),
+        event_control: drlc::EventControl(rng.u8_edgy()),
+        signature_type: drlc::SignatureType(rng.or_special(&[0, 1], Rng::u8)),
+        signature: rng.chance(60).then(|| Octets(rng.bytes())),
+    };
+    vec![
+        ClusterCommand::DrlcServer(S::LoadControlEvent(event)),
+        ClusterCommand::DrlcServer(S::CancelLoadControlEvent(drlc::CancelLoadControlEvent {
+            issuer_event_id: rng.u32_edgy(),
+            device_class: device_class(rng),
+            utility_enrollment_group: rng.u8_edgy(),
+            cancel_control: drlc::CancelControl(rng.u8_edgy()),
+            effective_time: UtcTime(rng.u32_edgy()),
+        })),
+        ClusterCommand::DrlcServer(S::CancelAllLoadControlEvents(
+            drlc::CancelAllLoadControlEvents { cancel_control: drlc::CancelControl(rng.u8_edgy()) },
+        )),
+        ClusterCommand::DrlcClient(C::ReportEventStatus(report)),
+        ClusterCommand::DrlcClient(C::GetScheduledEvents(drlc::GetScheduledEvents {
+            start_time: UtcTime(rng.u32_edgy()),
+            number_of_events: rng.u8_edgy(),
+        })),
+    ]
+}
+
+fn gen_metering(rng: &mut Rng) -> Vec<ClusterCommand<'static>> {
+    use metering::{ClientCommand as C, ServerCommand as S};
+    let intervals: Vec<metering::Interval> = (0..rng.below(21))
+        .map(|_| {
+            metering::Interval(
+                rng.or_special(&[0, metering::Interval::INVALID.0], |rng| rng.u32() & 0xFF_FFFF),
+            )
+        })
+        .collect();
+    let intervals: &'static [metering::Interval] = Box::leak(intervals.into_boxed_slice());
+    let response = metering::GetProfileResponse::new(
+        UtcTime(rng.u32_edgy()),
+        metering::GetProfileStatus(rng.or_special(&[0, 5], Rng::u8)),
+        metering::ProfileIntervalPeriod(rng.or_special(&[0, 7], Rng::u8)),
+        intervals,
+    )
+    .expect("at most 20 intervals");
+    vec![
+        ClusterCommand::MeteringClient(C::GetProfile(metering::GetProfile {
+            interval_channel: metering::IntervalChannel(rng.or_special(&[0, 1], Rng::u8)),
+            end_time: UtcTime(rng.u32_edgy()),
+            number_of_periods: rng.u8_edgy(),
+        })),
+        ClusterCommand::MeteringClient(C::RequestMirrorResponse(metering::RequestMirrorResponse {
+            endpoint_id: rng.or_special(
+                &[1, 0xF0, metering::RequestMirrorResponse::MIRROR_NOT_POSSIBLE],
+                Rng::u16,
+            ),
+        })),
+        ClusterCommand::MeteringClient(C::MirrorRemoved(metering::MirrorRemoved {
+            removed_endpoint_id: rng.or_special(&[1, metering::MirrorRemoved::FAILURE], Rng::u16),
+        })),
+        ClusterCommand::MeteringClient(C::RequestFastPollMode(metering::RequestFastPollMode {
+            fast_poll_update_period: rng.u8_edgy(),
+            duration: rng.or_special(&[0, 15], Rng::u8),
+        })),
+        ClusterCommand::MeteringServer(S::GetProfileResponse(response)),
+        ClusterCommand::MeteringServer(S::RequestMirror(metering::RequestMirror {})),
+        ClusterCommand::MeteringServer(S::RemoveMirror(metering::RemoveMirror {})),
+        ClusterCommand::MeteringServer(S::RequestFastPollModeResponse(
+            metering::RequestFastPollModeResponse {
+                applied_update_period: rng.u8_edgy(),
+                fast_poll_mode_endtime: UtcTime(rng.u32_edgy()),
+            },
+        )),
+    ]
+}
+
+fn gen_key_establishment(rng: &mut Rng) -> Vec<ClusterCommand<'static>> {
+    use ke::{ClientCommand as C, ServerCommand as S};
+    // The Initiate commands carry Suite 1's 48-byte certificate (the only size the codec
+    // writes), so they announce Suite 1; Wireshark picks the certificate layout by that field.
+    let suite_1 = ke::KeyEstablishmentSuite::CRYPTO_SUITE_1;
+    // TerminateKeyEstablishment lists every suite the sender supports: any bitmap.
+    let suite = |rng: &mut Rng| ke::KeyEstablishmentSuite(rng.or_special(&[1, 2, 3], Rng::u16));
+    let time = |rng: &mut Rng| rng.or_special(&[0, 0xFE, 0xFF], Rng::u8);
+    let terminate = |rng: &mut Rng| ke::TerminateKeyEstablishment {
+        status_code: ke::KeyEstablishmentStatus(rng.or_special(&[1, 3, 5, 6], Rng::u8)),
+        wait_time: time(rng),
+        key_establishment_suite: suite(rng),
+    };
+    vec![
+        ClusterCommand::KeyEstablishmentClient(C::InitiateKeyEstablishmentRequest(
+            ke::InitiateKeyEstablishmentRequest {
+                key_establishment_suite: suite_1,
+                ephemeral_data_generate_time: time(rng),
+                confirm_key_generate_time: time(rng),
+                identity: Octets(rng.bytes()),
+            },
+        )),
+        ClusterCommand::KeyEstablishmentClient(C::EphemeralDataRequest(ke::EphemeralDataRequest {
+            ephemeral_data: Octets(rng.bytes()),
+        })),
+        ClusterCommand::KeyEstablishmentClient(C::ConfirmKeyDataRequest(
+            ke::ConfirmKeyDataRequest { secure_message_authentication_code: Octets(rng.bytes()) },
+        )),
+        ClusterCommand::KeyEstablishmentClient(C::TerminateKeyEstablishment(terminate(rng))),
+        ClusterCommand::KeyEstablishmentServer(S::InitiateKeyEstablishmentResponse(
+            ke::InitiateKeyEstablishmentResponse {
+                requested_key_establishment_suite: suite_1,
+                ephemeral_data_generate_time: time(rng),
+                confirm_key_generate_time: time(rng),
+                identity: Octets(rng.bytes()),
+            },
+        )),
+        ClusterCommand::KeyEstablishmentServer(S::EphemeralDataResponse(
+            ke::EphemeralDataResponse { ephemeral_data: Octets(rng.bytes()) },
+        )),
+        ClusterCommand::KeyEstablishmentServer(S::ConfirmKeyResponse(ke::ConfirmKeyResponse {
+            secure_message_authentication_code: Octets(rng.bytes()),
+        })),
+        ClusterCommand::KeyEstablishmentServer(S::TerminateKeyEstablishment(terminate(rng))),
+    ]
+}
+
 /// Splits serde's `{"command": Name, "fields": {...}}` form.
 fn command_json(v: &Value) -> (&'static str, Value) {
     let name = v["command"].as_str().expect("command name").to_owned();
     (Box::leak(name.into_boxed_str()), v["fields"].clone())
 }
 
-fn emit(frame: &Frame<'_>) -> Vec<u8> {
+pub fn emit(frame: &Frame<'_>) -> Vec<u8> {
     let mut buf = vec![0u8; frame.buffer_len()];
     let n = frame.emit(&mut buf).expect("emit ZCL frame");
     assert_eq!(n, buf.len());
     buf
 }
 
-/// A ZCL frame for a cluster command, with a random TSN and disable-default-response bit.
+/// A ZCL frame for a cluster command, with a random TSN and disable-default-response bit. The
+/// expected fields come from parsing the emitted bytes back with our own codec.
 pub fn cluster_sample(rng: &mut Rng, command: &ClusterCommand<'static>) -> ZclSample {
     let frame = Frame::cluster(command.clone(), rng.u8(), rng.chance(50));
-    let (name, fields) = command_json(&serde_json::to_value(command).expect("serialize"));
+    let bytes = emit(&frame);
+    let parsed = Frame::parse(command.cluster_id(), &bytes).expect("parse what we emitted");
+    let Payload::Cluster(back) = &parsed.payload else {
+        panic!("{} parsed as {parsed:?}", command.name())
+    };
+    assert_eq!(back, command, "parsing back {} gives another command", command.name());
+    let (name, fields) = command_json(&serde_json::to_value(back).expect("serialize"));
     ZclSample {
         cluster: command.cluster_id().0,
         scope: Scope::Cluster(command.cluster_id().0),
         command: name,
         header: frame.header,
         fields,
-        bytes: emit(&frame),
+        bytes,
     }
-}
-
-/// Random foundation commands (every one at least once), each on a random covered cluster.
-pub fn foundation_samples(rng: &mut Rng) -> Vec<ZclSample> {
-    let ids: Vec<AttributeId> = (0..=rng.below(4)).map(|_| AttributeId(rng.u16())).collect();
-    let ids: &'static [AttributeId] = Box::leak(ids.into_boxed_slice());
-    let commands = [
-        foundation::Command::ReadAttributes(foundation::ReadAttributes {
-            attribute_ids: Records::Slice(ids),
-        }),
-        foundation::Command::DefaultResponse(foundation::DefaultResponse {
-            command_id: rng.u8(),
-            status: {
-                let any = Status(rng.u8());
-                rng.pick(&[Status::SUCCESS, Status::NOT_FOUND, Status::UNSUP_CLUSTER_COMMAND, any])
-            },
-        }),
-    ];
-    commands
-        .into_iter()
-        .map(|command| {
-            let cluster = rng.pick(CLUSTERS).id;
-            let header = Header {
-                frame_type: FrameType::Global,
-                manufacturer_code: None,
-                direction: if rng.chance(50) {
-                    Direction::ServerToClient
-                } else {
-                    Direction::ClientToServer
-                },
-                disable_default_response: rng.chance(50),
-                tsn: rng.u8(),
-                command_id: command.command_id(),
-            };
-            let frame = Frame { header, payload: Payload::Foundation(command.clone()) };
-            let (name, fields) = command_json(&serde_json::to_value(&command).expect("serialize"));
-            ZclSample {
-                cluster,
-                scope: Scope::Foundation,
-                command: name,
-                header,
-                fields,
-                bytes: emit(&frame),
-            }
-        })
-        .collect()
 }
 
 /// A manufacturer-specific cluster command (opaque payload) on a random covered cluster, to
@@ -229,11 +463,7 @@ pub fn manufacturer_sample(rng: &mut Rng) -> ZclSample {
     let header = Header {
         frame_type: FrameType::ClusterSpecific,
         manufacturer_code: Some(rng.u16()),
-        direction: if rng.chance(50) {
-            Direction::ServerToClient
-        } else {
-            Direction::ClientToServer
-        },
+        direction: rng.direction(),
         disable_default_response: rng.chance(50),
         tsn: rng.u8(),
         command_id: rng.u8(),
@@ -260,7 +490,7 @@ pub fn zcl_round(rng: &mut Rng) -> Vec<ZclSample> {
             out.push(cluster_sample(rng, &command));
         }
     }
-    out.extend(foundation_samples(rng));
+    out.extend(super::gen_foundation::foundation_samples(rng));
     out.push(manufacturer_sample(rng));
     out
 }
