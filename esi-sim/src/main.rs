@@ -42,6 +42,10 @@ struct Args {
     /// Write all radio traffic to this pcap file (802.15.4, link type 230).
     #[arg(long, value_name = "FILE")]
     pcap: Option<PathBuf>,
+    /// Also APS-encrypt SE frames in the capture with each device's install-code link key (as
+    /// on the air); prints the link keys Wireshark then needs besides the network key.
+    #[arg(long)]
+    pcap_link_keys: bool,
     /// Scenario file (TOML): simulation, devices, faults, timed actions.
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
@@ -218,7 +222,16 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     cfg.in_process_hosts = args.headless;
     let mut sim = Sim::new(cfg.clone())?;
     if let Some(path) = &args.pcap {
-        let cap = Capture::create(path, cfg.epoch_unix_ms, sim.pan_keys()).map_err(|e| format!("--pcap {}: {e}", path.display()))?;
+        let mut cap = Capture::create(path, cfg.epoch_unix_ms, sim.pan_keys())
+            .map_err(|e| format!("--pcap {}: {e}", path.display()))?;
+        if args.pcap_link_keys {
+            let keys: std::collections::BTreeMap<_, _> =
+                cfg.devices.iter().filter_map(|d| Some((d.eui64, d.label_link_key()?))).collect();
+            for (eui, k) in &keys {
+                println!("link key {eui}: {}", hex(k.as_bytes()));
+            }
+            cap = cap.with_link_keys(keys);
+        }
         sim.medium.set_capture(cap);
     }
     println!(

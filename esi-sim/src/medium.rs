@@ -63,6 +63,8 @@ pub struct AirFrame {
     pub dst_short: u16,
     /// The sender's EUI-64 (carried in the NWK header).
     pub src_eui64: Eui64,
+    /// The addressee's EUI-64, when the sender knows it (captures use it to pick the link key).
+    pub dst_eui64: Option<Eui64>,
     pub mac_seq: u8,
     pub nwk_seq: u8,
     pub body: AirBody,
@@ -307,6 +309,7 @@ mod tests {
             src_short: 0,
             dst_short: 0x1234,
             src_eui64: Eui64(1),
+            dst_eui64: None,
             mac_seq: 0,
             nwk_seq: 0,
             body: AirBody::Data {

@@ -4,12 +4,17 @@
 //! Timestamps are the simulation's virtual time on the configured wall-clock epoch, so a replay
 //! writes the same file. Corrupted transmissions are captured corrupted.
 //!
-//! Security: every frame passes through [`secure_for_capture`], the one place where NWK
-//! encryption with the network key (and APS encryption with the device's link key) belongs.
-//! Until `zse` offers frame encryption, it leaves frames in the clear, which Wireshark decodes
-//! without any key; the simulator still prints each PAN's network key for when it does.
+//! Security ([`secure_for_capture`] decides, per frame): every frame is NWK-encrypted with its
+//! PAN's network key (ZigBee PRO, ENC-MIC-32, extended nonce with the sender's EUI-64 and a
+//! per-sender frame counter), so Wireshark decodes it given the network key the simulator
+//! prints. Optionally ([`Capture::with_link_keys`]) the SE data frames are also APS-encrypted
+//! with the device's install-code link key, as on a real SE network; Wireshark then needs those
+//! keys too. A frame that would not fit in one 802.15.4 frame once secured (APS fragmentation
+//! is not modelled) is captured in the clear and counted in [`Capture::unsecured`].
 
 use crate::medium::{AirBody, AirFrame};
+use firmware::esi::ApsSecurity;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -17,9 +22,12 @@ use std::time::Duration;
 use zse::frame::aps::ApsHeader;
 use zse::frame::mac::MacHeader;
 use zse::frame::nwk::NwkHeader;
-use zse::frame::{PanId, SeFrameBuilder, ShortAddr};
+use zse::frame::secure::secure_nwk;
+use zse::frame::{FrameKeys, KeyIdentifier, PanId, SeFrameBuilder, ShortAddr};
 use zse::pcap::PcapWriter;
+use zse::security::Key128;
 use zse::wire::Writer;
+use zse::zcl::Eui64;
 
 /// Keys of one PAN, for [`secure_for_capture`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +41,15 @@ pub struct Capture {
     out: PcapWriter<Box<dyn Write>>,
     epoch_unix_ms: u64,
     keys: Vec<PanKeys>,
+    /// Device link keys by EUI-64, when SE frames are APS-encrypted too.
+    link_keys: Option<BTreeMap<Eui64, Key128>>,
+    /// Outgoing NWK and APS frame counters per sender.
+    counters: BTreeMap<Eui64, (u32, u32)>,
     pub frames: u64,
     /// Frames that did not encode (never expected; counted rather than dropped silently).
     pub encode_failures: u64,
+    /// Frames captured without security because they would not fit once secured.
+    pub unsecured: u64,
 }
 
 impl std::fmt::Debug for Capture {
@@ -47,7 +61,23 @@ impl std::fmt::Debug for Capture {
 impl Capture {
     /// Writes to `out` (the global header at once).
     pub fn new(out: Box<dyn Write>, epoch_unix_ms: u64, keys: Vec<PanKeys>) -> io::Result<Self> {
-        Ok(Self { out: PcapWriter::new(out)?, epoch_unix_ms, keys, frames: 0, encode_failures: 0 })
+        Ok(Self {
+            out: PcapWriter::new(out)?,
+            epoch_unix_ms,
+            keys,
+            link_keys: None,
+            counters: BTreeMap::new(),
+            frames: 0,
+            encode_failures: 0,
+            unsecured: 0,
+        })
+    }
+
+    /// Also APS-encrypts SE data frames with these link keys (device EUI-64 → key).
+    #[must_use]
+    pub fn with_link_keys(mut self, keys: BTreeMap<Eui64, Key128>) -> Self {
+        self.link_keys = Some(keys);
+        self
     }
 
     pub fn create(path: &Path, epoch_unix_ms: u64, keys: Vec<PanKeys>) -> io::Result<Self> {
@@ -57,12 +87,20 @@ impl Capture {
 
     /// Records one transmission at virtual `now`; `corruption` flips one byte (chosen by it).
     pub fn record(&mut self, now: u64, frame: &AirFrame, corruption: Option<u64>) {
-        let Some(mut bytes) = encode(frame) else {
-            self.encode_failures += 1;
-            return;
-        };
         let keys = self.keys.iter().find(|k| k.pan_id == frame.pan_id).copied();
-        secure_for_capture(&mut bytes, frame, keys);
+        let secured = keys.and_then(|k| self.secure_for_capture(frame, &k));
+        let bytes = match secured {
+            Some(b) => b,
+            None => {
+                let Some(b) = encode(frame) else {
+                    self.encode_failures += 1;
+                    return;
+                };
+                self.unsecured += u64::from(keys.is_some());
+                b
+            }
+        };
+        let mut bytes = bytes;
         if let Some(c) = corruption {
             let i = (c % bytes.len().max(1) as u64) as usize;
             if let Some(b) = bytes.get_mut(i) {
@@ -80,43 +118,90 @@ impl Capture {
     }
 }
 
-/// The hook where NWK (network key) and APS (link key) security go; see the module docs.
-/// Frames stay in the clear for now.
-pub fn secure_for_capture(_bytes: &mut Vec<u8>, _frame: &AirFrame, _keys: Option<PanKeys>) {}
+impl Capture {
+    /// The frame as it goes on the air, secured (see the module docs); `None` if it does not
+    /// fit once secured.
+    pub fn secure_for_capture(&mut self, frame: &AirFrame, keys: &PanKeys) -> Option<Vec<u8>> {
+        let network_key = Key128::new(keys.network_key);
+        let counters = self.counters.entry(frame.src_eui64).or_insert((0, 0));
+        counters.0 = counters.0.wrapping_add(1);
+        let nwk_counter = counters.0;
+        let mut buf = [0u8; 127];
+        match &frame.body {
+            AirBody::Data { security, .. } => {
+                // The partner's link key: the device's, whichever end sent it.
+                let partner = match frame.from {
+                    crate::medium::Station::Device(_) => Some(frame.src_eui64),
+                    crate::medium::Station::Esi(_) => None,
+                };
+                let link_key = match (&self.link_keys, security) {
+                    (Some(map), ApsSecurity::LinkKey) => {
+                        partner.or(frame.dst_eui64).and_then(|e| map.get(&e)).cloned()
+                    }
+                    _ => None,
+                };
+                let mut b = builder(frame)?.nwk_encrypted(frame.src_eui64, nwk_counter, 0);
+                if link_key.is_some() {
+                    let c = self.counters.entry(frame.src_eui64).or_insert((0, 0));
+                    c.1 = c.1.wrapping_add(1);
+                    b = b.aps_encrypted(KeyIdentifier::Data, c.1, None);
+                }
+                let AirBody::Data { zcl, .. } = &frame.body else { return None };
+                let keys = FrameKeys { network_key: Some(&network_key), link_key: link_key.as_ref() };
+                let n = b.build_encrypted(zcl, &mut buf, keys).ok()?;
+                buf.get(..n).map(<[u8]>::to_vec)
+            }
+            AirBody::Ack { .. } => {
+                let (mac_len, total) = write_ack(frame, &mut buf)?;
+                let nwk = buf.get_mut(mac_len..)?;
+                let n = secure_nwk(nwk, total - mac_len, &network_key, frame.src_eui64, nwk_counter, 0).ok()?;
+                buf.get(..mac_len + n).map(<[u8]>::to_vec)
+            }
+        }
+    }
+}
 
-/// MAC ⟶ NWK ⟶ APS (⟶ ZCL) bytes of a frame, without FCS.
-pub fn encode(frame: &AirFrame) -> Option<Vec<u8>> {
+/// The builder for a data frame's headers.
+fn builder(frame: &AirFrame) -> Option<SeFrameBuilder> {
+    let AirBody::Data { src_endpoint, dst_endpoint, cluster, aps_counter, ack_requested, .. } = &frame.body
+    else {
+        return None;
+    };
     let pan = PanId(frame.pan_id);
     let (src, dst) = (ShortAddr(frame.src_short), ShortAddr(frame.dst_short));
+    let mut b = SeFrameBuilder::unicast(pan, src, *src_endpoint, dst, *dst_endpoint, *cluster)
+        .sequence(frame.mac_seq, frame.nwk_seq, *aps_counter)
+        .src_ieee(frame.src_eui64);
+    b.aps.ack_request = *ack_requested;
+    Some(b)
+}
+
+/// Writes an APS ack's MAC, NWK and APS headers; returns (MAC header length, total length).
+fn write_ack(frame: &AirFrame, buf: &mut [u8]) -> Option<(usize, usize)> {
+    let AirBody::Ack { src_endpoint, dst_endpoint, cluster, aps_counter, .. } = &frame.body else {
+        return None;
+    };
+    let pan = PanId(frame.pan_id);
+    let (src, dst) = (ShortAddr(frame.src_short), ShortAddr(frame.dst_short));
+    // The ack of a data frame that went from `dst_endpoint` to `src_endpoint`.
+    let acked = ApsHeader::unicast(*src_endpoint, *cluster, *dst_endpoint, *aps_counter);
+    let aps = acked.ack()?;
+    let mac = MacHeader::data(frame.mac_seq, pan, dst, src);
+    let nwk = NwkHeader::data(dst, src, SeFrameBuilder::DEFAULT_RADIUS, frame.nwk_seq, Some(frame.src_eui64));
+    let mut w = Writer::new(buf);
+    mac.write(&mut w).ok()?;
+    let mac_len = w.pos();
+    nwk.write(&mut w).ok()?;
+    aps.write(&mut w).ok()?;
+    Some((mac_len, w.pos()))
+}
+
+/// MAC ⟶ NWK ⟶ APS (⟶ ZCL) bytes of a frame, without FCS and without security.
+pub fn encode(frame: &AirFrame) -> Option<Vec<u8>> {
     let mut buf = [0u8; 127];
     let n = match &frame.body {
-        AirBody::Data {
-            src_endpoint,
-            dst_endpoint,
-            cluster,
-            aps_counter,
-            ack_requested,
-            zcl,
-            ..
-        } => {
-            let mut b = SeFrameBuilder::unicast(pan, src, *src_endpoint, dst, *dst_endpoint, *cluster)
-                .sequence(frame.mac_seq, frame.nwk_seq, *aps_counter)
-                .src_ieee(frame.src_eui64);
-            b.aps.ack_request = *ack_requested;
-            b.build(zcl, &mut buf).ok()?
-        }
-        AirBody::Ack { src_endpoint, dst_endpoint, cluster, aps_counter, .. } => {
-            // The ack of a data frame that went from `dst_endpoint` to `src_endpoint`.
-            let acked = ApsHeader::unicast(*src_endpoint, *cluster, *dst_endpoint, *aps_counter);
-            let aps = acked.ack()?;
-            let mac = MacHeader::data(frame.mac_seq, pan, dst, src);
-            let nwk = NwkHeader::data(dst, src, SeFrameBuilder::DEFAULT_RADIUS, frame.nwk_seq, Some(frame.src_eui64));
-            let mut w = Writer::new(&mut buf);
-            mac.write(&mut w).ok()?;
-            nwk.write(&mut w).ok()?;
-            aps.write(&mut w).ok()?;
-            w.pos()
-        }
+        AirBody::Data { zcl, .. } => builder(frame)?.build(zcl, &mut buf).ok()?,
+        AirBody::Ack { .. } => write_ack(frame, &mut buf)?.1,
     };
     buf.get(..n).map(<[u8]>::to_vec)
 }
@@ -138,6 +223,7 @@ mod tests {
             src_short: 0x2B1A,
             dst_short: 0x0000,
             src_eui64: Eui64(0x000D_6F00_0000_0001),
+            dst_eui64: None,
             mac_seq: 3,
             nwk_seq: 4,
             body: AirBody::Data {

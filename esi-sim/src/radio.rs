@@ -125,6 +125,7 @@ impl Radio {
             src_short: 0x0000,
             dst_short: f.dst_short,
             src_eui64: self.eui64,
+            dst_eui64: Some(f.dst_eui64),
             mac_seq,
             nwk_seq,
             body: AirBody::Data {
@@ -161,6 +162,7 @@ pub fn ack(received: &AirFrame, own_eui64: Eui64, own_short: u16, mac_seq: u8, n
         src_short: own_short,
         dst_short: received.src_short,
         src_eui64: own_eui64,
+        dst_eui64: Some(received.src_eui64),
         mac_seq,
         nwk_seq,
         body: AirBody::Ack { src_endpoint: dst_endpoint, dst_endpoint: src_endpoint, cluster, profile, aps_counter },

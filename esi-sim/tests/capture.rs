@@ -1,17 +1,19 @@
-//! The pcap of a run: every record is an 802.15.4 frame that `zse` parses down to a ZCL frame
-//! (or an APS ack), the same seed writes the same file, and Wireshark (when installed) decodes
-//! the SE clusters.
+//! The pcap of a run: every record is an 802.15.4 frame, NWK-encrypted with the network key
+//! the simulator prints, that `zse` decrypts and parses down to a ZCL frame (or an APS ack); the
+//! same seed writes the same file; and Wireshark (when installed), given the network key,
+//! decodes the SE clusters.
 
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use esi_sim::pcap::Capture;
 use esi_sim::{Sim, SimConfig};
 use zse::frame::aps::ApsFrameType;
-use zse::frame::parse_se_frame;
+use zse::frame::{parse_se_frame, parse_secured_se_frame, Keyring};
 use zse::pcap::PcapReader;
+use zse::security::Key128;
 use zse::zcl::Frame;
 
-fn run(path: &std::path::Path, seed: u64) {
+fn run(path: &std::path::Path, seed: u64) -> [u8; 16] {
     let mut cfg = SimConfig::new(seed, 1, 3).with_in_process_hosts();
     cfg.faults.radio.loss = 0.05;
     let mut sim = Sim::new(cfg.clone()).unwrap();
@@ -19,6 +21,8 @@ fn run(path: &std::path::Path, seed: u64) {
     sim.bootstrap_hosts();
     sim.run_for(180_000).unwrap();
     sim.medium.capture_mut().unwrap().flush().unwrap();
+    assert_eq!(sim.medium.capture_mut().unwrap().unsecured, 0);
+    sim.esis[0].radio.network_key
 }
 
 #[test]
@@ -26,16 +30,21 @@ fn capture_parses_and_replays() {
     let dir = std::env::temp_dir().join(format!("esi-sim-cap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (a, b) = (dir.join("a.pcap"), dir.join("b.pcap"));
-    run(&a, 21);
+    let key = run(&a, 21);
     run(&b, 21);
+    let network_keys = [(0u8, Key128::new(key))];
+    let keys = Keyring { network_keys: &network_keys, link_keys: &[], address_map: &[] };
     let bytes = std::fs::read(&a).unwrap();
     assert_eq!(bytes, std::fs::read(&b).unwrap(), "same seed, same capture");
     let reader = PcapReader::new(&bytes[..]).unwrap();
     assert_eq!(reader.linktype, zse::pcap::LINKTYPE_IEEE802_15_4_NOFCS);
     let (mut data, mut acks) = (0, 0);
     for rec in reader {
-        let rec = rec.unwrap();
-        let f = parse_se_frame(&rec.data).unwrap();
+        let mut rec = rec.unwrap();
+        // On the air only the NWK header is readable.
+        let raw = parse_se_frame(&rec.data).unwrap();
+        assert!(raw.nwk.aux_header.is_some() && raw.aps.is_none());
+        let f = parse_secured_se_frame(&mut rec.data, &keys, None, None).unwrap();
         let aps = f.aps.unwrap();
         match aps.frame_type {
             ApsFrameType::Ack => acks += 1,
@@ -49,7 +58,14 @@ fn capture_parses_and_replays() {
     }
     assert!(data > 10 && acks > 10, "{data} data, {acks} acks");
     if std::process::Command::new("tshark").arg("-v").output().is_ok() {
-        let out = std::process::Command::new("tshark").arg("-r").arg(&a).arg("-Y").arg("zbee_zcl_se.price || zbee_zcl_se.msg || zbee_zcl_se.drlc || zbee_zcl").output().unwrap();
+        let hex: String = key.iter().map(|b| format!("{b:02X}")).collect();
+        let out = std::process::Command::new("tshark")
+            .arg("-o")
+            .arg(format!("uat:zigbee_pc_keys:\"{hex}\",\"Normal\",\"esi-sim\""))
+            .arg("-r")
+            .arg(&a)
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("Get Current Price") && text.contains("ZigBee SE"), "{text}");
     }

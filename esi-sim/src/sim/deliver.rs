@@ -219,6 +219,7 @@ impl Sim {
             src_short: short,
             dst_short: 0x0000,
             src_eui64: dev.spec.eui64,
+            dst_eui64: Some(rt.radio.eui64),
             mac_seq,
             nwk_seq,
             body: AirBody::Data {
