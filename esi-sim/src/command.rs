@@ -9,7 +9,7 @@
 //! power fail | restore [esi N]        "power fails", "power restored"; default: every ESI
 //! switch open | close | toggle [esi N]
 //! reset [esi N]                       coordinator reset
-//! unplug [esi N] [for 5s]             serial line (pty) gone for a while; coordinator restarts
+//! unplug [esi N] [for 5s]             serial line (pty) gone for a while (the ESI keeps running)
 //! ... at 30s | at t=30s               schedule instead of doing it now
 //! status | devices | time | help      queries (control channel only)
 //! ```
@@ -46,17 +46,43 @@ pub enum Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     /// The user acknowledges the displayed message (or `message_id`).
-    Confirm { device: DeviceRef, message_id: Option<u32> },
+    Confirm {
+        device: DeviceRef,
+        message_id: Option<u32>,
+    },
     /// The user opts out of the current event (or `event`).
-    OptOut { device: DeviceRef, event: Option<u32> },
-    OptIn { device: DeviceRef, event: Option<u32> },
-    Leave { device: DeviceRef },
-    Rejoin { device: DeviceRef },
-    Power { esi: Target, on: bool },
-    Switch { esi: Target, closed: bool },
-    ToggleSwitch { esi: Target },
-    Reset { esi: Target },
-    Unplug { esi: Target, for_ms: u64 },
+    OptOut {
+        device: DeviceRef,
+        event: Option<u32>,
+    },
+    OptIn {
+        device: DeviceRef,
+        event: Option<u32>,
+    },
+    Leave {
+        device: DeviceRef,
+    },
+    Rejoin {
+        device: DeviceRef,
+    },
+    Power {
+        esi: Target,
+        on: bool,
+    },
+    Switch {
+        esi: Target,
+        closed: bool,
+    },
+    ToggleSwitch {
+        esi: Target,
+    },
+    Reset {
+        esi: Target,
+    },
+    Unplug {
+        esi: Target,
+        for_ms: u64,
+    },
 }
 
 /// A question for the control channel.
@@ -72,7 +98,10 @@ pub enum Query {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Line {
     /// `at`: virtual ms to run it at (`None` = now).
-    Action { action: Action, at: Option<u64> },
+    Action {
+        action: Action,
+        at: Option<u64>,
+    },
     Query(Query),
 }
 
@@ -231,7 +260,10 @@ impl Parser<'_> {
 
     fn optional_id(&mut self) -> Result<Option<u32>, ParseError> {
         match self.peek() {
-            Some(w) if w != "at" && w.trim_start_matches('#').starts_with(|c: char| c.is_ascii_digit()) => {
+            Some(w)
+                if w != "at"
+                    && w.trim_start_matches('#').starts_with(|c: char| c.is_ascii_digit()) =>
+            {
                 let n = self.number("an id")?;
                 u32::try_from(n).map(Some).map_err(|_| self.error("id larger than 32 bits"))
             }
@@ -354,27 +386,39 @@ mod tests {
     #[test]
     fn the_issue_examples_parse() {
         let ihd2 = DeviceRef::Kind(DeviceKind::Ihd, 1);
-        assert_eq!(action("IHD 2 confirms message"), Action::Confirm { device: ihd2, message_id: None });
+        assert_eq!(
+            action("IHD 2 confirms message"),
+            Action::Confirm { device: ihd2, message_id: None }
+        );
         assert_eq!(
             action("PCT 1 opts out of event 77"),
             Action::OptOut { device: DeviceRef::Kind(DeviceKind::Pct, 0), event: Some(77) }
         );
         assert_eq!(
             parse_line("power fails at t=30s").unwrap(),
-            Line::Action { action: Action::Power { esi: Target::All, on: false }, at: Some(30_000) }
+            Line::Action {
+                action: Action::Power { esi: Target::All, on: false },
+                at: Some(30_000)
+            }
         );
     }
 
     #[test]
     fn other_forms() {
         assert_eq!(action("device 3 leave"), Action::Leave { device: DeviceRef::Index(2) });
-        assert_eq!(action("switch open esi 1"), Action::Switch { esi: Target::One(1), closed: false });
-        assert_eq!(action("unplug esi 0 for 2s"), Action::Unplug { esi: Target::One(0), for_ms: 2_000 });
+        assert_eq!(
+            action("switch open esi 1"),
+            Action::Switch { esi: Target::One(1), closed: false }
+        );
+        assert_eq!(
+            action("unplug esi 0 for 2s"),
+            Action::Unplug { esi: Target::One(0), for_ms: 2_000 }
+        );
         assert_eq!(action("reset"), Action::Reset { esi: Target::All });
-        assert_eq!(action("lcs 1 opt-in 0x10"), Action::OptIn {
-            device: DeviceRef::Kind(DeviceKind::Lcs, 0),
-            event: Some(16)
-        });
+        assert_eq!(
+            action("lcs 1 opt-in 0x10"),
+            Action::OptIn { device: DeviceRef::Kind(DeviceKind::Lcs, 0), event: Some(16) }
+        );
         assert_eq!(parse_line("status").unwrap(), Line::Query(Query::Status));
     }
 

@@ -116,7 +116,11 @@ pub fn handle_line(sim: &mut Sim, line: &str) -> String {
         Ok(Line::Query(Query::Devices)) => format!("ok:\n{}", sim.devices_text()),
         Ok(Line::Query(Query::Time)) => {
             let utc = sim.esis.first().and_then(|e| e.node.snapshot(sim.now).utc);
-            format!("ok: t={} ms, esi 0 utc {}", sim.now, utc.map_or_else(|| "unset".into(), |u| u.to_string()))
+            format!(
+                "ok: t={} ms, esi 0 utc {}",
+                sim.now,
+                utc.map_or_else(|| "unset".into(), |u| u.to_string())
+            )
         }
         Ok(Line::Action { action, at: Some(t) }) => {
             if t < sim.now {

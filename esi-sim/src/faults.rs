@@ -5,8 +5,9 @@
 //! * Discrete faults, scheduled at fixed times (`[[at]]` entries or `--at` flags, see
 //!   [`crate::command`]) or drawn at random with a mean rate per hour: device leave (and rejoin
 //!   after `rejoin_after`), power failure (restored after `outage`), service-switch change,
-//!   coordinator reset, and "unplug" (the serial line, or pty, goes away for `unplug_for`; a
-//!   USB coordinator loses power, so it restarts when plugged back).
+//!   coordinator reset, and "unplug" (the serial line, or pty, goes away for `unplug_ms`; the
+//!   ESI, powered by its meter, keeps running — combine with a reset for a USB stick that
+//!   loses power).
 //!
 //! The same plan can come from a TOML table (`[faults]` in a scenario file, or a file of its
 //! own) or from flags; unknown keys are errors naming the key.
@@ -162,11 +163,15 @@ impl RandomFaultSource {
                     }
                     1 => {
                         out.push((at, Action::Power { esi: Target::One(esi), on: false }));
-                        out.push((at + p.outage_ms, Action::Power { esi: Target::One(esi), on: true }));
+                        out.push((
+                            at + p.outage_ms,
+                            Action::Power { esi: Target::One(esi), on: true },
+                        ));
                     }
                     2 => out.push((at, Action::ToggleSwitch { esi: Target::One(esi) })),
                     3 => out.push((at, Action::Reset { esi: Target::One(esi) })),
-                    4 => out.push((at, Action::Unplug { esi: Target::One(esi), for_ms: p.unplug_ms })),
+                    4 => out
+                        .push((at, Action::Unplug { esi: Target::One(esi), for_ms: p.unplug_ms })),
                     _ => {}
                 }
                 let rate = rate_of(&self.plan, k);

@@ -2,11 +2,11 @@
 //! tests and headless scenario runs: it sends requests through the simulated serial line as the
 //! gateway would, and keeps a transcript of everything the coordinator told it.
 
+use firmware::host_link::Eui64 as LinkEui64;
 use firmware::host_link::{
     Command, HostEndpoint, LinkConfig, LinkEvent, NodeInfo, Report, Request, RequestResult, Role,
     SoftwareVersion, MAX_WIRE_LEN,
 };
-use firmware::host_link::Eui64 as LinkEui64;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
@@ -95,7 +95,10 @@ impl SimHost {
                 LinkEvent::Connected(h) => {
                     self.sessions += 1;
                     let n = h.node;
-                    self.link_events.push((now, format!("connected to {} ({} slots)", n.esi_eui64, n.slot_capacity)));
+                    self.link_events.push((
+                        now,
+                        format!("connected to {} ({} slots)", n.esi_eui64, n.slot_capacity),
+                    ));
                 }
                 LinkEvent::Disconnected => self.link_events.push((now, "disconnected".into())),
                 LinkEvent::Failed { seq, reason } => {
@@ -131,7 +134,10 @@ impl SimHost {
     }
 
     /// Reports matching `f`.
-    pub fn reports<'a>(&'a self, f: impl Fn(&Report) -> bool + 'a) -> impl Iterator<Item = &'a Report> + 'a {
+    pub fn reports<'a>(
+        &'a self,
+        f: impl Fn(&Report) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a Report> + 'a {
         self.transcript.iter().map(|(_, r)| r).filter(move |r| f(r))
     }
 

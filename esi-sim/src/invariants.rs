@@ -51,7 +51,11 @@ pub fn check(sim: &mut Sim) -> Result<(), Violation> {
             }
         }
         if snap.slots.len() > usize::from(snap.capacity) {
-            problems.push(format!("esi {i}: {} occupants for {} slots", snap.slots.len(), snap.capacity));
+            problems.push(format!(
+                "esi {i}: {} occupants for {} slots",
+                snap.slots.len(),
+                snap.capacity
+            ));
         }
         if let Some(utc) = snap.utc {
             for ev in snap.dr_events.iter().filter(|ev| ev.end <= utc) {

@@ -19,7 +19,11 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 #[derive(Debug, Parser)]
-#[command(name = "esi-sim", version, about = "ESI simulator: firmware core + simulated meter and HAN devices behind a pty")]
+#[command(
+    name = "esi-sim",
+    version,
+    about = "ESI simulator: firmware core + simulated meter and HAN devices behind a pty"
+)]
 struct Args {
     /// Number of ESIs (each gets its own pty and PAN).
     #[arg(long)]
@@ -168,7 +172,10 @@ fn config(args: &Args) -> Result<(SimConfig, Option<u64>, Option<f64>), String> 
         match parse_line(text) {
             Ok(Line::Action { action, at: Some(t) }) => f.schedule.push((t, action)),
             Ok(Line::Action { at: None, .. }) => {
-                return Err(format!("--at #{} {text:?}: needs `at TIME`, e.g. \"power fail at 30s\"", i + 1))
+                return Err(format!(
+                    "--at #{} {text:?}: needs `at TIME`, e.g. \"power fail at 30s\"",
+                    i + 1
+                ))
             }
             Ok(Line::Query(_)) => return Err(format!("--at #{} {text:?}: not an action", i + 1)),
             Err(e) => return Err(format!("--at #{} {text:?}: {e}", i + 1)),
@@ -176,10 +183,9 @@ fn config(args: &Args) -> Result<(SimConfig, Option<u64>, Option<f64>), String> 
     }
     f.validate().map_err(|e| format!("fault plan: {e}"))?;
     for &n in &args.wrong_key {
-        let d = cfg
-            .devices
-            .get_mut(n.wrapping_sub(1))
-            .ok_or_else(|| format!("--wrong-key {n}: there is no device {n} (devices count from 1)"))?;
+        let d = cfg.devices.get_mut(n.wrapping_sub(1)).ok_or_else(|| {
+            format!("--wrong-key {n}: there is no device {n} (devices count from 1)")
+        })?;
         d.wrong_key = true;
     }
     if let Some(ms) = duration_flag("confirm-after", args.confirm_after.as_ref())? {
@@ -203,16 +209,22 @@ fn config(args: &Args) -> Result<(SimConfig, Option<u64>, Option<f64>), String> 
 fn links(args: &Args, esis: usize) -> Result<Vec<Option<PathBuf>>, String> {
     match args.links.as_slice() {
         [] => Ok(vec![None; esis]),
-        [one] if one.contains("{n}") => Ok((0..esis).map(|i| Some(PathBuf::from(one.replace("{n}", &i.to_string())))).collect()),
+        [one] if one.contains("{n}") => {
+            Ok((0..esis).map(|i| Some(PathBuf::from(one.replace("{n}", &i.to_string())))).collect())
+        }
         [one] if esis == 1 => Ok(vec![Some(PathBuf::from(one))]),
         many if many.len() == esis => Ok(many.iter().map(|l| Some(PathBuf::from(l))).collect()),
-        many => Err(format!("--link given {} times for {esis} ESIs: give one per ESI, or one with {{n}}", many.len())),
+        many => Err(format!(
+            "--link given {} times for {esis} ESIs: give one per ESI, or one with {{n}}",
+            many.len()
+        )),
     }
 }
 
 fn hex(b: &[u8]) -> String {
+    use std::fmt::Write as _;
     b.iter().fold(String::new(), |mut s, x| {
-        s.push_str(&format!("{x:02X}"));
+        let _ = write!(s, "{x:02X}");
         s
     })
 }
@@ -248,10 +260,14 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     let control = match args.control.as_str() {
         "stdin" => Some(Control::stdin()),
         "none" => None,
-        path => Some(Control::unix_socket(std::path::Path::new(path)).map_err(|e| format!("--control {path}: {e}"))?),
+        path => Some(
+            Control::unix_socket(std::path::Path::new(path))
+                .map_err(|e| format!("--control {path}: {e}"))?,
+        ),
     };
     let links = links(args, cfg.esis)?;
-    let mut rt = Realtime::new(sim, links, control, speed.unwrap_or(1.0)).map_err(|e| format!("pty: {e}"))?;
+    let mut rt = Realtime::new(sim, links, control, speed.unwrap_or(1.0))
+        .map_err(|e| format!("pty: {e}"))?;
     for (i, ((path, link), e)) in rt.port_paths().into_iter().zip(&rt.sim.esis).enumerate() {
         let link = link.map(|l| format!(" (link {})", l.display())).unwrap_or_default();
         println!(
@@ -281,7 +297,12 @@ fn run(args: &Args) -> Result<ExitCode, String> {
 
 fn headless(mut sim: Sim, duration: u64, args: &Args) -> Result<ExitCode, String> {
     for (i, e) in sim.esis.iter().enumerate() {
-        println!("esi {i}: eui64 {} pan 0x{:04X} network key {}", e.radio.eui64, e.radio.pan_id, hex(&e.radio.network_key));
+        println!(
+            "esi {i}: eui64 {} pan 0x{:04X} network key {}",
+            e.radio.eui64,
+            e.radio.pan_id,
+            hex(&e.radio.network_key)
+        );
     }
     sim.bootstrap_hosts();
     let result = sim.run_for(duration);

@@ -91,7 +91,12 @@ pub struct SimMeter {
 }
 
 impl SimMeter {
-    pub fn new(seed: u64, epoch_unix_ms: u64, start_summation_wh: u64, profile: LoadProfile) -> Self {
+    pub fn new(
+        seed: u64,
+        epoch_unix_ms: u64,
+        start_summation_wh: u64,
+        profile: LoadProfile,
+    ) -> Self {
         let mut s = MeterState {
             summation_wh: start_summation_wh,
             remainder: 0,

@@ -19,11 +19,19 @@ pub mod interim;
 pub enum RadioAction {
     SendAps(ApsFrame),
     /// Tell the device to leave the network.
-    Leave { eui64: Eui64, short: Option<u16> },
+    Leave {
+        eui64: Eui64,
+        short: Option<u16>,
+    },
     /// Put the device's link key into the trust-centre key table.
-    InstallKey { eui64: Eui64, key: LinkKey },
+    InstallKey {
+        eui64: Eui64,
+        key: LinkKey,
+    },
     /// Remove the device's key from the key table.
-    EraseKey { eui64: Eui64 },
+    EraseKey {
+        eui64: Eui64,
+    },
 }
 
 /// One occupied slot, for invariant checks.

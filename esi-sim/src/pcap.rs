@@ -89,18 +89,16 @@ impl Capture {
     pub fn record(&mut self, now: u64, frame: &AirFrame, corruption: Option<u64>) {
         let keys = self.keys.iter().find(|k| k.pan_id == frame.pan_id).copied();
         let secured = keys.and_then(|k| self.secure_for_capture(frame, &k));
-        let bytes = match secured {
-            Some(b) => b,
-            None => {
-                let Some(b) = encode(frame) else {
-                    self.encode_failures += 1;
-                    return;
-                };
-                self.unsecured += u64::from(keys.is_some());
-                b
-            }
+        let mut bytes = if let Some(b) = secured {
+            b
+        } else {
+            let Some(b) = encode(frame) else {
+                self.encode_failures += 1;
+                return;
+            };
+            self.unsecured += u64::from(keys.is_some());
+            b
         };
-        let mut bytes = bytes;
         if let Some(c) = corruption {
             let i = (c % bytes.len().max(1) as u64) as usize;
             if let Some(b) = bytes.get_mut(i) {
@@ -147,14 +145,17 @@ impl Capture {
                     b = b.aps_encrypted(KeyIdentifier::Data, c.1, None);
                 }
                 let AirBody::Data { zcl, .. } = &frame.body else { return None };
-                let keys = FrameKeys { network_key: Some(&network_key), link_key: link_key.as_ref() };
+                let keys =
+                    FrameKeys { network_key: Some(&network_key), link_key: link_key.as_ref() };
                 let n = b.build_encrypted(zcl, &mut buf, keys).ok()?;
                 buf.get(..n).map(<[u8]>::to_vec)
             }
             AirBody::Ack { .. } => {
                 let (mac_len, total) = write_ack(frame, &mut buf)?;
                 let nwk = buf.get_mut(mac_len..)?;
-                let n = secure_nwk(nwk, total - mac_len, &network_key, frame.src_eui64, nwk_counter, 0).ok()?;
+                let n =
+                    secure_nwk(nwk, total - mac_len, &network_key, frame.src_eui64, nwk_counter, 0)
+                        .ok()?;
                 buf.get(..mac_len + n).map(<[u8]>::to_vec)
             }
         }
@@ -163,7 +164,8 @@ impl Capture {
 
 /// The builder for a data frame's headers.
 fn builder(frame: &AirFrame) -> Option<SeFrameBuilder> {
-    let AirBody::Data { src_endpoint, dst_endpoint, cluster, aps_counter, ack_requested, .. } = &frame.body
+    let AirBody::Data { src_endpoint, dst_endpoint, cluster, aps_counter, ack_requested, .. } =
+        &frame.body
     else {
         return None;
     };
@@ -187,7 +189,13 @@ fn write_ack(frame: &AirFrame, buf: &mut [u8]) -> Option<(usize, usize)> {
     let acked = ApsHeader::unicast(*src_endpoint, *cluster, *dst_endpoint, *aps_counter);
     let aps = acked.ack()?;
     let mac = MacHeader::data(frame.mac_seq, pan, dst, src);
-    let nwk = NwkHeader::data(dst, src, SeFrameBuilder::DEFAULT_RADIUS, frame.nwk_seq, Some(frame.src_eui64));
+    let nwk = NwkHeader::data(
+        dst,
+        src,
+        SeFrameBuilder::DEFAULT_RADIUS,
+        frame.nwk_seq,
+        Some(frame.src_eui64),
+    );
     let mut w = Writer::new(buf);
     mac.write(&mut w).ok()?;
     let mac_len = w.pos();

@@ -36,7 +36,10 @@ pub struct PtyPort {
 
 impl std::fmt::Debug for PtyPort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PtyPort").field("path", &self.path).field("link", &self.link).finish_non_exhaustive()
+        f.debug_struct("PtyPort")
+            .field("path", &self.path)
+            .field("link", &self.link)
+            .finish_non_exhaustive()
     }
 }
 

@@ -135,7 +135,11 @@ impl Radio {
                 profile: f.profile,
                 aps_counter: self.aps_counter,
                 ack_requested: f.ack_requested,
-                security: if f.aps_encryption { ApsSecurity::LinkKey } else { ApsSecurity::NetworkOnly },
+                security: if f.aps_encryption {
+                    ApsSecurity::LinkKey
+                } else {
+                    ApsSecurity::NetworkOnly
+                },
                 zcl: f.payload.to_vec(),
             },
         }
@@ -149,9 +153,22 @@ impl Radio {
 }
 
 /// The APS acknowledgement of `received`, sent back by its receiver.
-pub fn ack(received: &AirFrame, own_eui64: Eui64, own_short: u16, mac_seq: u8, nwk_seq: u8) -> Option<AirFrame> {
-    let AirBody::Data { src_endpoint, dst_endpoint, cluster, profile, aps_counter, ack_requested: true, .. } =
-        received.body
+pub fn ack(
+    received: &AirFrame,
+    own_eui64: Eui64,
+    own_short: u16,
+    mac_seq: u8,
+    nwk_seq: u8,
+) -> Option<AirFrame> {
+    let AirBody::Data {
+        src_endpoint,
+        dst_endpoint,
+        cluster,
+        profile,
+        aps_counter,
+        ack_requested: true,
+        ..
+    } = received.body
     else {
         return None;
     };
@@ -165,7 +182,13 @@ pub fn ack(received: &AirFrame, own_eui64: Eui64, own_short: u16, mac_seq: u8, n
         dst_eui64: Some(received.src_eui64),
         mac_seq,
         nwk_seq,
-        body: AirBody::Ack { src_endpoint: dst_endpoint, dst_endpoint: src_endpoint, cluster, profile, aps_counter },
+        body: AirBody::Ack {
+            src_endpoint: dst_endpoint,
+            dst_endpoint: src_endpoint,
+            cluster,
+            profile,
+            aps_counter,
+        },
     })
 }
 

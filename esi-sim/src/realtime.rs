@@ -26,7 +26,12 @@ pub struct Realtime {
 
 impl Realtime {
     /// Opens one pty per ESI (with the symlink from `links`, if any).
-    pub fn new(sim: Sim, links: Vec<Option<PathBuf>>, control: Option<Control>, speed: f64) -> io::Result<Self> {
+    pub fn new(
+        sim: Sim,
+        links: Vec<Option<PathBuf>>,
+        control: Option<Control>,
+        speed: f64,
+    ) -> io::Result<Self> {
         let mut ports = Vec::new();
         for i in 0..sim.esis.len() {
             let link = links.get(i).cloned().flatten();
@@ -39,7 +44,10 @@ impl Realtime {
     pub fn port_paths(&self) -> Vec<(PathBuf, Option<PathBuf>)> {
         self.ports
             .iter()
-            .map(|p| p.as_ref().map_or_else(|| (PathBuf::new(), None), |p| (p.path.clone(), p.link.clone())))
+            .map(|p| {
+                p.as_ref()
+                    .map_or_else(|| (PathBuf::new(), None), |p| (p.path.clone(), p.link.clone()))
+            })
             .collect()
     }
 
@@ -79,7 +87,9 @@ impl Realtime {
             if end.is_some_and(|e| self.sim.now >= e) {
                 break;
             }
-            let wait_virtual = self.sim.next_event().map_or(2.0, |t| t.saturating_sub(target) as f64);
+            let wait_virtual = self.sim.next_event().map_or(2.0, |t| {
+                f64::from(u32::try_from(t.saturating_sub(target)).unwrap_or(u32::MAX))
+            });
             let wait = (wait_virtual / self.speed).clamp(0.2, 2.0);
             std::thread::sleep(Duration::from_secs_f64(wait / 1000.0));
         }

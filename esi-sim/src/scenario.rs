@@ -154,8 +154,11 @@ pub struct Scenario {
 impl Scenario {
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError { file: file.clone(), line: None, message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            line: None,
+            message: e.to_string(),
+        })?;
         Self::parse(&file, &text)
     }
 
@@ -171,19 +174,24 @@ impl Scenario {
             err(e.span(), message)
         })?;
         let duration_ms = match &repr.sim.duration {
-            Some(d) => Some(parse_duration(d.get_ref()).map_err(|m| err(Some(d.span()), format!("sim.duration: {m}")))?),
+            Some(d) => Some(
+                parse_duration(d.get_ref())
+                    .map_err(|m| err(Some(d.span()), format!("sim.duration: {m}")))?,
+            ),
             None => None,
         };
         let seed = repr.sim.seed.unwrap_or(0);
         let mut devices = Vec::new();
         for (i, d) in repr.device.iter().enumerate() {
             let span = d.span();
-            let spec = device_spec(seed, i, d.get_ref()).map_err(|m| err(Some(span.clone()), format!("device {}: {m}", i + 1)))?;
+            let spec = device_spec(seed, i, d.get_ref())
+                .map_err(|m| err(Some(span.clone()), format!("device {}: {m}", i + 1)))?;
             devices.push(spec);
         }
         let mut schedule = Vec::new();
         for a in &repr.at {
-            let t = parse_duration(a.t.get_ref()).map_err(|m| err(Some(a.t.span()), format!("at.t: {m}")))?;
+            let t = parse_duration(a.t.get_ref())
+                .map_err(|m| err(Some(a.t.span()), format!("at.t: {m}")))?;
             let action: Action = parse_action(a.action.get_ref())
                 .map_err(|e| err(Some(a.action.span()), format!("at.do: {e}")))?;
             schedule.push((t, action));
@@ -224,10 +232,11 @@ impl Scenario {
             config.baud = b;
         }
         match (&self.devices, self.device_count) {
-            (Some(d), _) => config.devices = d.clone(),
+            (Some(d), _) => config.devices.clone_from(d),
             (None, Some(n)) => {
                 let esis = config.esis.max(1);
-                config.devices = (0..n).map(|i| default_device(config.seed, i, kind_of(i), i % esis)).collect();
+                config.devices =
+                    (0..n).map(|i| default_device(config.seed, i, kind_of(i), i % esis)).collect();
             }
             (None, None) => {}
         }
@@ -245,7 +254,8 @@ fn line_of(text: &str, offset: usize) -> usize {
 fn device_spec(seed: u64, i: usize, d: &DeviceRepr) -> Result<DeviceSpec, String> {
     let mut spec = default_device(seed, i, d.kind, d.esi);
     if let Some(e) = &d.eui64 {
-        spec.eui64 = Eui64::parse_text(e).ok_or_else(|| format!("eui64 = {e:?}: expected 16 hex digits"))?;
+        spec.eui64 =
+            Eui64::parse_text(e).ok_or_else(|| format!("eui64 = {e:?}: expected 16 hex digits"))?;
     }
     if let Some(c) = &d.install_code {
         let code = InstallCode::parse(c).map_err(|e| format!("install_code: {e}"))?;
@@ -310,7 +320,10 @@ do = "power fail"
         assert_eq!(devices.len(), 2);
         assert_eq!(devices[0].confirm_after_ms, Some(20_000));
         assert!(devices[1].wrong_key);
-        assert_eq!(s.faults.schedule, vec![(30_000, Action::Power { esi: Target::All, on: false })]);
+        assert_eq!(
+            s.faults.schedule,
+            vec![(30_000, Action::Power { esi: Target::All, on: false })]
+        );
         let mut c = SimConfig::new(1, 1, 0);
         s.apply_to(&mut c);
         assert_eq!((c.seed, c.devices.len()), (7, 2));
@@ -338,6 +351,9 @@ do = "power fail"
         assert!(e.message.contains("install_code"), "{e}");
         let e = error("[faults.serial]\ndrop = 2.0\n");
         assert!(e.message.contains("serial.drop"), "{e}");
-        assert_eq!(e.to_string(), "bad.toml: faults.serial.drop = 2: a probability must be within 0..=1");
+        assert_eq!(
+            e.to_string(),
+            "bad.toml: faults.serial.drop = 2: a probability must be within 0..=1"
+        );
     }
 }

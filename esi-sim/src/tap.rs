@@ -154,11 +154,8 @@ impl LinkTap {
                 }
                 Packet::Ack { next } => {
                     let Some(s) = node_session else { continue };
-                    let acked: Vec<u32> = self
-                        .result_frames
-                        .range((s, 0)..(s, next))
-                        .map(|(_, &id)| id)
-                        .collect();
+                    let acked: Vec<u32> =
+                        self.result_frames.range((s, 0)..(s, next)).map(|(_, &id)| id).collect();
                     for id in acked {
                         if let Some(e) = self.log.get_mut(&id) {
                             e.acked = true;

@@ -46,19 +46,18 @@ fn capture_parses_and_replays() {
         assert!(raw.nwk.aux_header.is_some() && raw.aps.is_none());
         let f = parse_secured_se_frame(&mut rec.data, &keys, None, None).unwrap();
         let aps = f.aps.unwrap();
-        match aps.frame_type {
-            ApsFrameType::Ack => acks += 1,
-            _ => {
-                Frame::parse(f.cluster_id().unwrap(), f.zcl().unwrap()).unwrap();
-                data += 1;
-            }
+        if aps.frame_type == ApsFrameType::Ack {
+            acks += 1;
+        } else {
+            Frame::parse(f.cluster_id().unwrap(), f.zcl().unwrap()).unwrap();
+            data += 1;
         }
         // Virtual time on the 2026-01-01 epoch.
         assert!(rec.timestamp.as_secs() >= 1_767_225_600);
     }
     assert!(data > 10 && acks > 10, "{data} data, {acks} acks");
     if std::process::Command::new("tshark").arg("-v").output().is_ok() {
-        let hex: String = key.iter().map(|b| format!("{b:02X}")).collect();
+        let hex = key.iter().fold(String::new(), |s, b| s + &format!("{b:02X}"));
         let out = std::process::Command::new("tshark")
             .arg("-o")
             .arg(format!("uat:zigbee_pc_keys:\"{hex}\",\"Normal\",\"esi-sim\""))

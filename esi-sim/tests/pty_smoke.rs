@@ -17,7 +17,18 @@ fn gateway_handshake_over_the_printed_pty() {
     std::fs::create_dir_all(&dir).unwrap();
     let link = dir.join("esi{n}");
     let mut child = Process::new(env!("CARGO_BIN_EXE_esi-sim"))
-        .args(["--esis", "2", "--devices", "5", "--seed", "1", "--control", "none", "--duration", "60s"])
+        .args([
+            "--esis",
+            "2",
+            "--devices",
+            "5",
+            "--seed",
+            "1",
+            "--control",
+            "none",
+            "--duration",
+            "60s",
+        ])
         .arg("--link")
         .arg(&link)
         .stdout(Stdio::piped())
@@ -77,7 +88,8 @@ fn gateway_handshake_over_the_printed_pty() {
             }
         }
         if connected.is_some() && !sent {
-            let req = Request { request_id: 1, command: Command::SetTime(SetTime { utc: 820_540_800 }) };
+            let req =
+                Request { request_id: 1, command: Command::SetTime(SetTime { utc: 820_540_800 }) };
             host.send(now(), &req).unwrap();
             sent = true;
         }

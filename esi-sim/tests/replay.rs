@@ -20,7 +20,12 @@ fn at(text: &str) -> (u64, Action) {
 fn faulty_run(seed: u64) -> (String, Vec<u64>, u64) {
     let mut cfg = SimConfig::new(seed, 2, 6).with_in_process_hosts();
     cfg.faults = FaultPlan {
-        radio: RadioFaults { loss: 0.10, corruption: 0.02, delay_probability: 0.05, delay_max_ms: 300 },
+        radio: RadioFaults {
+            loss: 0.10,
+            corruption: 0.02,
+            delay_probability: 0.05,
+            delay_max_ms: 300,
+        },
         serial: SerialFaults { drop: 0.0005, corruption: 0.0005 },
         random: RandomFaults { device_leave: 2.0, switch_change: 1.0, ..RandomFaults::default() },
         schedule: vec![

@@ -46,7 +46,8 @@ fn exchange(sim: &mut Sim, garbage: &[u8]) -> Option<ResultCode> {
             }
         }
         if h.is_connected() && !sent {
-            sent = h.send(sim.now, &Request { request_id: 7, command: Command::ListDevices }).is_ok();
+            sent =
+                h.send(sim.now, &Request { request_id: 7, command: Command::ListDevices }).is_ok();
         }
     }
     None

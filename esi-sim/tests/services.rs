@@ -42,20 +42,35 @@ fn message_is_displayed_and_confirmed_on_command() {
     assert!(sim.run_until(60_000, |s| ihd(s, 0).message.is_some()).unwrap());
     assert_eq!(ihd(&sim, 0).message.as_ref().unwrap().text, "Peak pricing 4-7pm");
     let delivered = sim.run_until(60_000, |s| {
-        s.esis[0].host.as_ref().unwrap().reports(|r| matches!(r, Report::DeliveryResult(d) if d.request_id == id)).count() == 1
+        s.esis[0]
+            .host
+            .as_ref()
+            .unwrap()
+            .reports(|r| matches!(r, Report::DeliveryResult(d) if d.request_id == id))
+            .count()
+            == 1
     });
     assert!(delivered.unwrap());
-    let out = sim.apply(&Action::Confirm { device: DeviceRef::Kind(DeviceKind::Ihd, 0), message_id: None });
+    let out = sim
+        .apply(&Action::Confirm { device: DeviceRef::Kind(DeviceKind::Ihd, 0), message_id: None });
     assert_eq!(out, Ok("confirmed message 77".into()));
     let confirmed = sim
         .run_until(60_000, |s| {
-            s.esis[0].host.as_ref().unwrap().reports(|r| matches!(r, Report::MessageConfirmed(m) if m.message_id == 77)).count() == 1
+            s.esis[0]
+                .host
+                .as_ref()
+                .unwrap()
+                .reports(|r| matches!(r, Report::MessageConfirmed(m) if m.message_id == 77))
+                .count()
+                == 1
         })
         .unwrap();
     assert!(confirmed);
     let eui = sim.devices[0].spec.eui64;
     let h = sim.esis[0].host.as_ref().unwrap();
-    let Some(Report::MessageConfirmed(m)) = h.reports(|r| matches!(r, Report::MessageConfirmed(_))).next() else {
+    let Some(Report::MessageConfirmed(m)) =
+        h.reports(|r| matches!(r, Report::MessageConfirmed(_))).next()
+    else {
         unreachable!()
     };
     assert_eq!(m.eui64, eui.into());
@@ -73,7 +88,13 @@ fn message_is_confirmed_after_the_configured_delay() {
     assert_eq!(wait_result(&mut sim, 0, id), ResultCode::SUCCESS);
     let confirmed = sim
         .run_until(120_000, |s| {
-            s.esis[0].host.as_ref().unwrap().reports(|r| matches!(r, Report::MessageConfirmed(m) if m.message_id == 5)).count() == 1
+            s.esis[0]
+                .host
+                .as_ref()
+                .unwrap()
+                .reports(|r| matches!(r, Report::MessageConfirmed(m) if m.message_id == 5))
+                .count()
+                == 1
         })
         .unwrap();
     assert!(confirmed, "{}", sim.devices_text());
@@ -106,7 +127,9 @@ fn statuses(sim: &Sim, event: u32) -> Vec<(u64, u8)> {
         .unwrap()
         .reports(|_| true)
         .filter_map(|r| match r {
-            Report::EventStatus(s) if s.issuer_event_id == event => Some((s.eui64.0, s.event_status)),
+            Report::EventStatus(s) if s.issuer_event_id == event => {
+                Some((s.eui64.0, s.event_status))
+            }
             _ => None,
         })
         .collect()
@@ -132,7 +155,8 @@ fn dr_event_runs_and_a_thermostat_opts_out() {
         .unwrap();
     assert!(started, "{:?}", statuses(&sim, 900));
     assert!(statuses(&sim, 900).contains(&(pct, 0x01)), "received reported first");
-    let out = sim.apply(&Action::OptOut { device: DeviceRef::Kind(DeviceKind::Pct, 0), event: Some(900) });
+    let out = sim
+        .apply(&Action::OptOut { device: DeviceRef::Kind(DeviceKind::Pct, 0), event: Some(900) });
     assert_eq!(out, Ok("opted out of event 900".into()));
     assert!(sim.run_until(30_000, |s| statuses(s, 900).contains(&(pct, 0x04))).unwrap());
     // The event ends after 10 minutes: the LCS completes it, the PCT reports partial completion.
@@ -176,7 +200,9 @@ fn price_is_polled_and_pushed() {
     });
     let id = sim.host(0).unwrap().send(price);
     assert_eq!(wait_result(&mut sim, 0, id), ResultCode::SUCCESS);
-    assert!(sim.run_until(120_000, |s| ihd(s, 0).price.as_ref().is_some_and(|p| p.price == 1_234)).unwrap());
+    assert!(sim
+        .run_until(120_000, |s| ihd(s, 0).price.as_ref().is_some_and(|p| p.price == 1_234))
+        .unwrap());
     let p = ihd(&sim, 0).price.clone().unwrap();
     assert_eq!((p.trailing_digits, p.tier, p.rate_label.as_str()), (3, 1, "TOU"));
     assert!(sim.devices_text().contains("price 1.234"), "{}", sim.devices_text());
@@ -188,7 +214,9 @@ fn price_is_polled_and_pushed() {
         .reports(|r| matches!(r, Report::DeliveryResult(_)))
         .cloned()
         .collect();
-    assert!(deliveries.iter().all(|r| matches!(r, Report::DeliveryResult(d) if d.outcome == DeliveryOutcome::ApsAcked)));
+    assert!(deliveries
+        .iter()
+        .all(|r| matches!(r, Report::DeliveryResult(d) if d.outcome == DeliveryOutcome::ApsAcked)));
 }
 
 fn power_reports(sim: &Sim) -> Vec<(PowerState, SwitchState)> {
@@ -210,18 +238,35 @@ fn power_failure_and_switch_changes_reach_the_host() {
     start(&mut sim);
     sim.run_for(5_000).unwrap();
     sim.apply(&Action::Power { esi: Target::One(0), on: false }).unwrap();
-    assert!(sim.run_until(10_000, |s| power_reports(s).last() == Some(&(PowerState::OFF, SwitchState::CLOSED))).unwrap());
+    assert!(sim
+        .run_until(10_000, |s| power_reports(s).last()
+            == Some(&(PowerState::OFF, SwitchState::CLOSED)))
+        .unwrap());
     sim.apply(&Action::Power { esi: Target::All, on: true }).unwrap();
     sim.apply(&Action::Switch { esi: Target::One(0), closed: false }).unwrap();
-    assert!(sim.run_until(10_000, |s| power_reports(s).last() == Some(&(PowerState::ON, SwitchState::OPEN))).unwrap());
+    assert!(sim
+        .run_until(10_000, |s| power_reports(s).last()
+            == Some(&(PowerState::ON, SwitchState::OPEN)))
+        .unwrap());
     // A meter read shows the summation standing still while the switch is open.
     let read = |sim: &mut Sim| {
-        let id = sim.host(0).unwrap().send(Command::ReadMeter(ReadMeter { attribute_ids: heapless::Vec::new() }));
+        let id = sim
+            .host(0)
+            .unwrap()
+            .send(Command::ReadMeter(ReadMeter { attribute_ids: heapless::Vec::new() }));
         assert_eq!(wait_result(sim, 0, id), ResultCode::SUCCESS);
-        sim.esis[0].host.as_ref().unwrap().reports(|_| true).find_map(|r| match r {
-            Report::MeterReading(m) if m.request_id == Some(id) => Some(m.records[0].value.clone()),
-            _ => None,
-        }).unwrap()
+        sim.esis[0]
+            .host
+            .as_ref()
+            .unwrap()
+            .reports(|_| true)
+            .find_map(|r| match r {
+                Report::MeterReading(m) if m.request_id == Some(id) => {
+                    Some(m.records[0].value.clone())
+                }
+                _ => None,
+            })
+            .unwrap()
     };
     let a = read(&mut sim);
     sim.run_for(600_000).unwrap();

@@ -66,7 +66,10 @@ impl DrClient {
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.events.iter().map(|e| if e.started { e.end_ms } else { e.start_ms.min(e.end_ms) }).min()
+        self.events
+            .iter()
+            .map(|e| if e.started { e.end_ms } else { e.start_ms.min(e.end_ms) })
+            .min()
     }
 
     pub fn handle_timeout(&mut self, ctx: &mut Ctx<'_>, hooks: &mut dyn DrHooks) {
@@ -126,7 +129,12 @@ impl DrClient {
                 let id = c.issuer_event_id;
                 let Some(i) = self.events.iter().position(|e| e.event.issuer_event_id == id) else {
                     let ev = placeholder(id);
-                    return self.report_true(ctx, &ev, EventStatus::REJECTED_INVALID_CANCEL_COMMAND_UNDEFINED_EVENT, hooks);
+                    return self.report_true(
+                        ctx,
+                        &ev,
+                        EventStatus::REJECTED_INVALID_CANCEL_COMMAND_UNDEFINED_EVENT,
+                        hooks,
+                    );
                 };
                 self.cancel(ctx, i, c.effective_time, c.cancel_control, hooks);
             }
@@ -254,7 +262,10 @@ impl DrClient {
         let Some(e) = self.events.get_mut(i) else { return Err("no such event".into()) };
         let id = e.event.issuer_event_id;
         if opt_in != e.opted_out {
-            return Err(format!("already opted {} of event {id}", if opt_in { "in" } else { "out" }));
+            return Err(format!(
+                "already opted {} of event {id}",
+                if opt_in { "in" } else { "out" }
+            ));
         }
         e.opted_out = !opt_in;
         if e.started && !opt_in {
@@ -277,7 +288,13 @@ impl DrClient {
         Ok(format!("opted {} of event {id}", if opt_in { "in" } else { "out" }))
     }
 
-    fn report(&mut self, ctx: &mut Ctx<'_>, ev: &LoadControlEvent, status: EventStatus, hooks: &dyn DrHooks) {
+    fn report(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        ev: &LoadControlEvent,
+        status: EventStatus,
+        hooks: &dyn DrHooks,
+    ) {
         let a = hooks.applied(ev);
         let r = ReportEventStatus {
             issuer_event_id: ev.issuer_event_id,

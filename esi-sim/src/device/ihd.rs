@@ -66,7 +66,8 @@ impl Ihd {
 
     fn poll_price(&mut self, ctx: &mut Ctx<'_>) {
         let options = CommandOptions(CommandOptions::REQUESTOR_RX_ON_WHEN_IDLE);
-        let cmd = price::ClientCommand::GetCurrentPrice(GetCurrentPrice { command_options: options });
+        let cmd =
+            price::ClientCommand::GetCurrentPrice(GetCurrentPrice { command_options: options });
         ctx.send(ClusterCommand::PriceClient(cmd));
         self.next_price_poll = Some(ctx.now + ctx.spec.poll_ms.max(1_000));
     }
@@ -111,11 +112,19 @@ impl Ihd {
     }
 
     /// The user confirms the message on screen (or `message_id`).
-    pub fn confirm(&mut self, ctx: &mut Ctx<'_>, message_id: Option<u32>) -> Result<String, String> {
+    pub fn confirm(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        message_id: Option<u32>,
+    ) -> Result<String, String> {
         let utc = ctx.utc_or_zero();
         let m = self.message.as_mut().ok_or("no message on screen")?;
         if message_id.is_some_and(|id| id != m.message_id) {
-            return Err(format!("message {} is on screen, not {}", m.message_id, message_id.unwrap_or(0)));
+            return Err(format!(
+                "message {} is on screen, not {}",
+                m.message_id,
+                message_id.unwrap_or(0)
+            ));
         }
         m.confirmed_at = Some(utc);
         let cmd = messaging::ClientCommand::MessageConfirmation(MessageConfirmation {
@@ -132,7 +141,12 @@ impl Ihd {
     }
 
     /// A frame from the ESI; `false` if the display does not handle it.
-    pub fn handle_frame(&mut self, ctx: &mut Ctx<'_>, cluster: ClusterId, frame: &Frame<'_>) -> bool {
+    pub fn handle_frame(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        cluster: ClusterId,
+        frame: &Frame<'_>,
+    ) -> bool {
         match &frame.payload {
             Payload::Cluster(ClusterCommand::MessagingServer(cmd)) => {
                 ctx.acknowledge(cluster, &frame.header);
@@ -147,7 +161,9 @@ impl Ihd {
                 }
                 true
             }
-            Payload::Cluster(ClusterCommand::PriceServer(price::ServerCommand::PublishPrice(p))) => {
+            Payload::Cluster(ClusterCommand::PriceServer(price::ServerCommand::PublishPrice(
+                p,
+            ))) => {
                 ctx.acknowledge(cluster, &frame.header);
                 self.price = Some(PriceShown {
                     issuer_event_id: p.issuer_event_id,

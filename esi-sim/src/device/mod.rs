@@ -146,8 +146,13 @@ impl fmt::Display for JoinFailure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinState {
     /// Off the network; tries at `next_attempt` (`None` = only when told).
-    Searching { next_attempt: Option<u64>, attempts: u32 },
-    Joined { short: u16 },
+    Searching {
+        next_attempt: Option<u64>,
+        attempts: u32,
+    },
+    Joined {
+        short: u16,
+    },
 }
 
 /// Backoff between join attempts: 15 s doubling to 10 minutes.
@@ -445,8 +450,12 @@ impl Device {
         let (mut ctx, behavior) = self.ctx(now);
         let handled = match behavior {
             Behavior::Ihd(b) => b.handle_frame(&mut ctx, cluster, &frame),
-            Behavior::Pct(b) => b.dr.handle_frame(&mut ctx, cluster, &frame, &mut pct::PctHooks(&mut b.state)),
-            Behavior::Lcs(b) => b.dr.handle_frame(&mut ctx, cluster, &frame, &mut lcs::LcsHooks(&mut b.state)),
+            Behavior::Pct(b) => {
+                b.dr.handle_frame(&mut ctx, cluster, &frame, &mut pct::PctHooks(&mut b.state))
+            }
+            Behavior::Lcs(b) => {
+                b.dr.handle_frame(&mut ctx, cluster, &frame, &mut lcs::LcsHooks(&mut b.state))
+            }
         };
         if !handled && !matches!(frame.payload, Payload::Foundation(_)) {
             let status = match frame.header.frame_type {
@@ -487,7 +496,9 @@ impl Device {
         }
         let (mut ctx, behavior) = self.ctx(now);
         match (behavior, action) {
-            (Behavior::Ihd(b), Action::Confirm { message_id, .. }) => b.confirm(&mut ctx, *message_id),
+            (Behavior::Ihd(b), Action::Confirm { message_id, .. }) => {
+                b.confirm(&mut ctx, *message_id)
+            }
             (Behavior::Pct(b), Action::OptOut { event, .. }) => {
                 b.dr.opt(&mut ctx, *event, false, &mut pct::PctHooks(&mut b.state))
             }
@@ -521,7 +532,9 @@ impl Device {
     /// One line of human-readable state.
     pub fn status(&self, now: u64) -> String {
         let net = match (self.join, self.last_join_failure) {
-            (JoinState::Joined { short }, _) if self.ready => format!("joined 0x{short:04X}, ready"),
+            (JoinState::Joined { short }, _) if self.ready => {
+                format!("joined 0x{short:04X}, ready")
+            }
             (JoinState::Joined { short }, _) => format!("joined 0x{short:04X}"),
             (JoinState::Searching { .. }, Some(f)) => format!("not joined ({f})"),
             (JoinState::Searching { .. }, None) => "not joined".into(),

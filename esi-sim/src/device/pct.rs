@@ -50,7 +50,9 @@ fn response(e: &LoadControlEvent) -> (i16, i16, u8) {
     };
     let factor = if e.duty_cycle != LoadControlEvent::DUTY_CYCLE_NOT_USED {
         e.duty_cycle.min(100)
-    } else if e.average_load_adjustment_percentage != LoadControlEvent::AVERAGE_LOAD_ADJUSTMENT_NOT_USED {
+    } else if e.average_load_adjustment_percentage
+        != LoadControlEvent::AVERAGE_LOAD_ADJUSTMENT_NOT_USED
+    {
         (100 + i16::from(e.average_load_adjustment_percentage)).clamp(0, 100) as u8
     } else {
         50

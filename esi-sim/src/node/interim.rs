@@ -11,7 +11,10 @@ use firmware::esi::{
     MessageCommand, MeterValue, Outcome, PowerState, PriceCommand, RemovalReason, RequestId,
     SwitchState, Targets, TimeSetting,
 };
-use firmware::host_link::{self as hl, CoordinatorEndpoint, LinkConfig, LinkEvent, NodeInfo, Report, Request, ResultCode, ResultDetail, Role, SoftwareVersion};
+use firmware::host_link::{
+    self as hl, CoordinatorEndpoint, LinkConfig, LinkEvent, NodeInfo, Report, Request, ResultCode,
+    ResultDetail, Role, SoftwareVersion,
+};
 use std::collections::VecDeque;
 use zse::zcl::{Eui64, UtcTime};
 
@@ -72,8 +75,12 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
         while let Some(a) = self.esi.poll_action() {
             match a {
                 Action::SendAps(f) => self.radio.push_back(RadioAction::SendAps(f)),
-                Action::Leave { eui64, short } => self.radio.push_back(RadioAction::Leave { eui64, short }),
-                Action::InstallKey { eui64, key } => self.radio.push_back(RadioAction::InstallKey { eui64, key }),
+                Action::Leave { eui64, short } => {
+                    self.radio.push_back(RadioAction::Leave { eui64, short });
+                }
+                Action::InstallKey { eui64, key } => {
+                    self.radio.push_back(RadioAction::InstallKey { eui64, key });
+                }
                 Action::EraseKey { eui64 } => self.radio.push_back(RadioAction::EraseKey { eui64 }),
                 Action::Host(o) => self.outcome(o),
             }
@@ -150,7 +157,9 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
                 text: &m.message,
                 targets,
             }),
-            hl::Command::CancelMessage(c) => Command::CancelMessage { message_id: c.message_id, targets },
+            hl::Command::CancelMessage(c) => {
+                Command::CancelMessage { message_id: c.message_id, targets }
+            }
             hl::Command::LoadControlEvent(e) => Command::LoadControlEvent(LoadControlCommand {
                 issuer_event_id: e.issuer_event_id,
                 device_class: e.device_class,
@@ -189,7 +198,9 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
 
     fn outcome(&mut self, o: Outcome) {
         match o {
-            Outcome::CommandResult { request_id, result } => self.command_result(request_id.0, result),
+            Outcome::CommandResult { request_id, result } => {
+                self.command_result(request_id.0, result);
+            }
             Outcome::DeviceInfo { device, .. } => self.list.push(hl::DeviceEntry {
                 slot: device.slot,
                 eui64: device.eui64.into(),
@@ -202,7 +213,8 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
                 let outcome = match outcome {
                     DeliveryOutcome::ApsAcked => hl::DeliveryOutcome::ApsAcked,
                     DeliveryOutcome::ZclDefaultResponse(s) => hl::DeliveryOutcome::ZclStatus(s.0),
-                    DeliveryOutcome::Timeout { retries } | DeliveryOutcome::ApsFailed { retries, .. } => {
+                    DeliveryOutcome::Timeout { retries }
+                    | DeliveryOutcome::ApsFailed { retries, .. } => {
                         hl::DeliveryOutcome::Timeout { retries }
                     }
                     _ => hl::DeliveryOutcome::Timeout { retries: 0 },
@@ -229,7 +241,8 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
                     criticality_level_applied: r.criticality_level_applied,
                     cooling_temperature_set_point_applied: r.cooling_temperature_set_point_applied,
                     heating_temperature_set_point_applied: r.heating_temperature_set_point_applied,
-                    average_load_adjustment_percentage_applied: r.average_load_adjustment_percentage_applied,
+                    average_load_adjustment_percentage_applied: r
+                        .average_load_adjustment_percentage_applied,
                     duty_cycle_applied: r.duty_cycle_applied,
                     event_control: r.event_control,
                 }));
@@ -243,7 +256,8 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
                     DeviceEvent::Removed { .. } => hl::DeviceState::UNPAIRED,
                     DeviceEvent::KeyEstablished | DeviceEvent::JoinRefused { .. } => return,
                 };
-                self.reports.push_back(Report::DeviceEvent(hl::DeviceEvent { eui64: eui64.into(), state }));
+                self.reports
+                    .push_back(Report::DeviceEvent(hl::DeviceEvent { eui64: eui64.into(), state }));
             }
             Outcome::PowerSwitchStatus { power, switch, at } => {
                 self.reports.push_back(power_switch(None, Some(power), Some(switch), at));
@@ -257,7 +271,11 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
                 self.result(id, ResultCode::SUCCESS, ResultDetail::Slot { slot, slots_free });
             }
             Ok(CommandOk::Accepted { deliveries, .. }) => {
-                self.result(id, ResultCode::SUCCESS, ResultDetail::Deliveries { count: deliveries });
+                self.result(
+                    id,
+                    ResultCode::SUCCESS,
+                    ResultDetail::Deliveries { count: deliveries },
+                );
             }
             Ok(CommandOk::DeviceList { .. }) => {
                 let entries = std::mem::take(&mut self.list).into_iter().collect();
@@ -287,11 +305,17 @@ impl<const SLOTS: usize> InterimNode<SLOTS> {
                     CommandError::SlotsFull { .. } => {
                         (ResultCode::SLOTS_FULL, ResultDetail::Slot { slot: 0xFF, slots_free: 0 })
                     }
-                    CommandError::AlreadyProvisioned { .. } => (ResultCode::ALREADY_PROVISIONED, ResultDetail::None),
+                    CommandError::AlreadyProvisioned { .. } => {
+                        (ResultCode::ALREADY_PROVISIONED, ResultDetail::None)
+                    }
                     CommandError::NotFound => (ResultCode::NOT_FOUND, ResultDetail::None),
                     CommandError::TimeNotSet => (ResultCode::TIME_NOT_SET, ResultDetail::None),
-                    CommandError::TextTooLong { .. } => (ResultCode::TEXT_TOO_LONG, ResultDetail::None),
-                    CommandError::Busy { .. } | CommandError::TableFull { .. } => (ResultCode::BUSY, ResultDetail::None),
+                    CommandError::TextTooLong { .. } => {
+                        (ResultCode::TEXT_TOO_LONG, ResultDetail::None)
+                    }
+                    CommandError::Busy { .. } | CommandError::TableFull { .. } => {
+                        (ResultCode::BUSY, ResultDetail::None)
+                    }
                     _ => (ResultCode::INVALID_FIELD, ResultDetail::None),
                 };
                 self.result(id, code, detail);
@@ -310,7 +334,12 @@ fn slot_state(s: firmware::esi::SlotState) -> hl::DeviceState {
     }
 }
 
-fn power_switch(request_id: Option<u32>, p: Option<PowerState>, s: Option<SwitchState>, at: Option<UtcTime>) -> Report {
+fn power_switch(
+    request_id: Option<u32>,
+    p: Option<PowerState>,
+    s: Option<SwitchState>,
+    at: Option<UtcTime>,
+) -> Report {
     Report::PowerSwitchStatus(hl::PowerSwitchStatus {
         request_id,
         power: match p {
@@ -395,7 +424,10 @@ impl<const SLOTS: usize> EsiNode for InterimNode<SLOTS> {
     }
 
     fn poll_timeout(&self) -> Option<u64> {
-        [self.link.poll_timeout(), self.esi.poll_timeout().map(Instant::as_millis)].into_iter().flatten().min()
+        [self.link.poll_timeout(), self.esi.poll_timeout().map(Instant::as_millis)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn poll_radio(&mut self) -> Option<RadioAction> {

@@ -11,7 +11,9 @@ impl Sim {
     pub fn resolve(&self, r: DeviceRef) -> Result<usize, String> {
         match r {
             DeviceRef::Index(i) if i < self.devices.len() => Ok(i),
-            DeviceRef::Index(i) => Err(format!("there is no device {} ({} devices)", i + 1, self.devices.len())),
+            DeviceRef::Index(i) => {
+                Err(format!("there is no device {} ({} devices)", i + 1, self.devices.len()))
+            }
             DeviceRef::Kind(k, n) => self
                 .devices
                 .iter()
@@ -35,7 +37,9 @@ impl Sim {
     pub fn apply(&mut self, action: &Action) -> Result<String, String> {
         let now = self.now;
         match *action {
-            Action::Confirm { device, .. } | Action::OptOut { device, .. } | Action::OptIn { device, .. } => {
+            Action::Confirm { device, .. }
+            | Action::OptOut { device, .. }
+            | Action::OptIn { device, .. } => {
                 let i = self.resolve(device)?;
                 let dev = self.devices.get_mut(i).ok_or("no such device")?;
                 let r = dev.act(now, action);
@@ -140,7 +144,12 @@ impl Sim {
 
     /// Devices of a kind, in order.
     pub fn devices_of(&self, kind: DeviceKind) -> Vec<usize> {
-        self.devices.iter().enumerate().filter(|(_, d)| d.spec.kind == kind).map(|(i, _)| i).collect()
+        self.devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.spec.kind == kind)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// The ESIs: PAN, network key, link and meter state.

@@ -75,7 +75,12 @@ impl SimConfig {
         }
         for (i, d) in self.devices.iter().enumerate() {
             if d.esi >= self.esis {
-                return Err(format!("device {}: esi = {} but there are {} ESIs", i + 1, d.esi, self.esis));
+                return Err(format!(
+                    "device {}: esi = {} but there are {} ESIs",
+                    i + 1,
+                    d.esi,
+                    self.esis
+                ));
             }
             if d.label_code().is_none() {
                 return Err(format!("device {}: install_code is not a valid install code", i + 1));
@@ -84,7 +89,12 @@ impl SimConfig {
         let mut seen = BTreeMap::new();
         for (i, d) in self.devices.iter().enumerate() {
             if let Some(j) = seen.insert(d.eui64, i) {
-                return Err(format!("device {}: eui64 {} already used by device {}", i + 1, d.eui64, j + 1));
+                return Err(format!(
+                    "device {}: eui64 {} already used by device {}",
+                    i + 1,
+                    d.eui64,
+                    j + 1
+                ));
             }
         }
         self.faults.validate()
@@ -142,8 +152,12 @@ impl Sim {
                 *b = ids.byte();
             }
             let meter_seed = ids.next_u64();
-            let meter =
-                SimMeter::new(meter_seed, config.epoch_unix_ms, config.start_summation_wh, config.profile);
+            let meter = SimMeter::new(
+                meter_seed,
+                config.epoch_unix_ms,
+                config.start_summation_wh,
+                config.profile,
+            );
             let session_seed = ids.next_u64() as u32;
             let node = node::build(config.slots, eui64, session_seed, meter.clone())
                 .ok_or_else(|| format!("slots = {}: unsupported", config.slots))?;
@@ -152,7 +166,11 @@ impl Sim {
                 node,
                 meter,
                 radio: Radio::new(i, pan_id, eui64, network_key),
-                line: SerialLine::new(config.baud, root.fork("serial", i as u64), config.faults.serial),
+                line: SerialLine::new(
+                    config.baud,
+                    root.fork("serial", i as u64),
+                    config.faults.serial,
+                ),
                 tap: LinkTap::new(),
                 host: config.in_process_hosts.then(|| SimHost::new(host_seed)),
                 host_out: Vec::new(),
@@ -166,7 +184,8 @@ impl Sim {
             .map(|(i, spec)| Device::new(spec.clone(), root.fork("device", i as u64), 0))
             .collect();
         let dev_radios = config.devices.iter().map(|_| DeviceRadio::default()).collect();
-        let random_faults = RandomFaultSource::new(root.fork("random-faults", 0), config.faults.random, 0);
+        let random_faults =
+            RandomFaultSource::new(root.fork("random-faults", 0), config.faults.random, 0);
         let mut sim = Self {
             medium: Medium::new(root.fork("medium", 0), config.faults.radio),
             rng: root.fork("sim", 0),
@@ -193,7 +212,10 @@ impl Sim {
     pub fn pan_keys(&self) -> Vec<crate::pcap::PanKeys> {
         self.esis
             .iter()
-            .map(|e| crate::pcap::PanKeys { pan_id: e.radio.pan_id, network_key: e.radio.network_key })
+            .map(|e| crate::pcap::PanKeys {
+                pan_id: e.radio.pan_id,
+                network_key: e.radio.network_key,
+            })
             .collect()
     }
 }

@@ -32,7 +32,16 @@ impl Sim {
                     rt.node.handle_aps_confirm(now, handle, ApsStatus::SUCCESS);
                 }
             }
-            AirBody::Data { src_endpoint, dst_endpoint, cluster, profile, aps_counter, security, zcl, .. } => {
+            AirBody::Data {
+                src_endpoint,
+                dst_endpoint,
+                cluster,
+                profile,
+                aps_counter,
+                security,
+                zcl,
+                ..
+            } => {
                 // Only members hold the network key: anything else is dropped by NWK security.
                 if rt.radio.member(frame.src_eui64).is_none() {
                     return;
@@ -86,7 +95,11 @@ impl Sim {
     /// APS retransmissions and give-ups due at `now`.
     pub(super) fn run_retries(&mut self, now: u64) {
         for e in 0..self.esis.len() {
-            let steps = self.esis.get_mut(e).map(|rt| rt.radio.retry.handle_timeout(now)).unwrap_or_default();
+            let steps = self
+                .esis
+                .get_mut(e)
+                .map(|rt| rt.radio.retry.handle_timeout(now))
+                .unwrap_or_default();
             for s in steps {
                 match s {
                     RetryStep::Resend(f) => self.medium.transmit(now, f),
@@ -99,7 +112,8 @@ impl Sim {
             }
         }
         for i in 0..self.dev_radios.len() {
-            let steps = self.dev_radios.get_mut(i).map(|r| r.retry.handle_timeout(now)).unwrap_or_default();
+            let steps =
+                self.dev_radios.get_mut(i).map(|r| r.retry.handle_timeout(now)).unwrap_or_default();
             for s in steps {
                 match s {
                     RetryStep::Resend(f) => self.medium.transmit(now, f),
@@ -119,13 +133,16 @@ impl Sim {
         let (e, eui64, credential) = (dev.spec.esi, dev.spec.eui64, dev.credential());
         let name = dev.name();
         let Some(rt) = self.esis.get_mut(e) else { return };
-        let short = rt.radio.member(eui64).map_or_else(|| rt.radio.allocate_short(&mut self.rng), |m| m.0);
+        let short =
+            rt.radio.member(eui64).map_or_else(|| rt.radio.allocate_short(&mut self.rng), |m| m.0);
         let result = match rt.radio.authenticate(eui64, credential.as_ref()) {
             Err(AuthError::KeyMismatch) => Err(JoinFailure::KeyMismatch),
             Err(AuthError::NoKey) => {
                 // The stack asks the core anyway: it refuses and tells the host who knocked.
                 match rt.node.handle_join_request(now, eui64, short) {
-                    JoinDecision::Refuse | JoinDecision::Accept { .. } => Err(JoinFailure::NotProvisioned),
+                    JoinDecision::Refuse | JoinDecision::Accept { .. } => {
+                        Err(JoinFailure::NotProvisioned)
+                    }
                 }
             }
             Ok(()) => match rt.node.handle_join_request(now, eui64, short) {
@@ -189,7 +206,8 @@ impl Sim {
                 if let Some((_, i)) = member {
                     // A removed device searches again later (and is refused without a key).
                     self.device_left(now, i, Some(now + 60_000));
-                    let name = self.devices.get(i).map(crate::device::Device::name).unwrap_or_default();
+                    let name =
+                        self.devices.get(i).map(crate::device::Device::name).unwrap_or_default();
                     self.note(format!("{name} told to leave ESI {e}"));
                 }
             }
@@ -208,7 +226,9 @@ impl Sim {
 
     /// A ZCL frame from device `i` to its ESI.
     pub(super) fn device_send(&mut self, now: u64, i: usize, o: Outgoing) {
-        let (Some(dev), Some(r)) = (self.devices.get(i), self.dev_radios.get_mut(i)) else { return };
+        let (Some(dev), Some(r)) = (self.devices.get(i), self.dev_radios.get_mut(i)) else {
+            return;
+        };
         let Some(short) = dev.short() else { return };
         let Some(rt) = self.esis.get(dev.spec.esi) else { return };
         let (mac_seq, nwk_seq) = r.seqs();

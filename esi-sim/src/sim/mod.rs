@@ -15,6 +15,7 @@ mod deliver;
 
 pub use build::{SimConfig, DEFAULT_EPOCH_UNIX_MS};
 
+use crate::command::Action;
 use crate::device::Device;
 use crate::faults::RandomFaultSource;
 use crate::host::SimHost;
@@ -26,7 +27,6 @@ use crate::radio::{DeviceRadio, Radio};
 use crate::rng::SimRng;
 use crate::serial::{Direction, SerialLine};
 use crate::tap::LinkTap;
-use crate::command::Action;
 use std::collections::BTreeMap;
 
 /// Changes to the serial port a real-time driver must mirror on its pty.
@@ -164,7 +164,9 @@ impl Sim {
             if self.devices.get(i).is_some_and(|d| d.wants_join(now)) {
                 self.join(now, i);
             }
-            if let Some(d) = self.devices.get_mut(i).filter(|d| d.poll_timeout().is_some_and(|t| t <= now)) {
+            if let Some(d) =
+                self.devices.get_mut(i).filter(|d| d.poll_timeout().is_some_and(|t| t <= now))
+            {
                 d.handle_timeout(now);
             }
         }
@@ -172,7 +174,8 @@ impl Sim {
             if e.node.poll_timeout().is_some_and(|t| t <= now) {
                 e.node.handle_timeout(now);
             }
-            if let Some(h) = e.host.as_mut().filter(|h| h.poll_timeout().is_some_and(|t| t <= now)) {
+            if let Some(h) = e.host.as_mut().filter(|h| h.poll_timeout().is_some_and(|t| t <= now))
+            {
                 h.handle_timeout(now);
             }
         }

@@ -17,7 +17,11 @@ pub fn wait_result(sim: &mut Sim, esi: usize, id: u32) -> ResultCode {
     let ok = sim
         .run_until(120_000, |s| s.esis[esi].host.as_ref().is_some_and(|h| h.result(id).is_some()))
         .unwrap_or_else(|v| panic!("{v}"));
-    assert!(ok, "no result for request {id}; transcript:\n{}", sim.esis[esi].host.as_ref().unwrap().transcript_text());
+    assert!(
+        ok,
+        "no result for request {id}; transcript:\n{}",
+        sim.esis[esi].host.as_ref().unwrap().transcript_text()
+    );
     sim.esis[esi].host.as_ref().unwrap().result(id).unwrap().code
 }
 
@@ -31,9 +35,9 @@ pub fn start(sim: &mut Sim) {
 
 /// Whether `eui` reached `state` in the host transcript of `esi`.
 pub fn has_device_state(sim: &Sim, esi: usize, eui: zse::zcl::Eui64, state: DeviceState) -> bool {
-    sim.esis[esi].host.as_ref().unwrap().transcript.iter().any(|(_, r)| {
-        matches!(r, Report::DeviceEvent(d) if d.eui64 == eui.into() && d.state == state)
-    })
+    sim.esis[esi].host.as_ref().unwrap().transcript.iter().any(
+        |(_, r)| matches!(r, Report::DeviceEvent(d) if d.eui64 == eui.into() && d.state == state),
+    )
 }
 
 /// Provisions device `i` and waits until it is paired (KEY_ESTABLISHED).
@@ -45,5 +49,10 @@ pub fn pair(sim: &mut Sim, i: usize) {
     let ok = sim
         .run_until(300_000, |s| has_device_state(s, esi, eui, DeviceState::KEY_ESTABLISHED))
         .unwrap_or_else(|v| panic!("{v}"));
-    assert!(ok, "device {i} did not pair:\n{}\n{}", sim.devices_text(), sim.esis[esi].host.as_ref().unwrap().transcript_text());
+    assert!(
+        ok,
+        "device {i} did not pair:\n{}\n{}",
+        sim.devices_text(),
+        sim.esis[esi].host.as_ref().unwrap().transcript_text()
+    );
 }
