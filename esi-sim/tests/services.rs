@@ -167,11 +167,6 @@ fn dr_event_runs_and_a_thermostat_opts_out() {
     // The ESI forgot the event at its end (checked by the invariants every step too).
     assert!(sim.esis[0].node.snapshot(sim.now).dr_events.is_empty());
     assert!(sim.unanswered().is_empty());
-    if std::env::var("PEEK").is_ok() {
-        println!("{}", sim.esis[0].host.as_ref().unwrap().transcript_text());
-        println!("{}", sim.devices_text());
-        println!("{}", sim.status_text());
-    }
 }
 
 #[test]
