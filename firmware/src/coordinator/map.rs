@@ -155,6 +155,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
                 return self.answer(id, ResultCode::SUCCESS);
             }
         };
+        self.awaiting = self.awaiting.saturating_add(1);
         self.esi.handle_command(now, rid, command);
     }
 
@@ -268,6 +269,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
 
     fn on_result(&mut self, request_id: u32, result: Result<CommandOk, CommandError>) {
         let ok = |detail| RequestResult { request_id, code: ResultCode::SUCCESS, detail };
+        self.awaiting = self.awaiting.saturating_sub(1);
         if self.meter == MeterSlot::Requested(request_id) {
             self.meter = MeterSlot::Free;
         }

@@ -187,6 +187,8 @@ pub struct Coordinator<
     reset_request: Option<u32>,
     reset_seq: Option<Seq>,
     reset_due: bool,
+    /// Requests handed to the core whose `Result` has not come out of it yet.
+    awaiting: usize,
     /// Loss totals last reported with `Error(QUEUE_OVERFLOW)`.
     overflow_reported: u32,
     counters: CoordinatorCounters,
@@ -211,6 +213,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
             reset_request: None,
             reset_seq: None,
             reset_due: false,
+            awaiting: 0,
             overflow_reported: 0,
             counters: CoordinatorCounters::default(),
             boots: 0,
@@ -317,6 +320,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         self.reset_request = None;
         self.reset_seq = None;
         self.reset_due = false;
+        self.awaiting = 0;
         self.overflow_reported = 0;
         self.counters = CoordinatorCounters::default();
     }
@@ -436,9 +440,12 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         }
     }
 
-    /// Whether the next host request can be taken off the link now.
+    /// Whether the next host request can be taken off the link now: room for its reports and
+    /// for those of the requests whose results are still inside the core (behind a radio
+    /// action the caller has not taken yet).
     fn can_admit(&self) -> bool {
-        self.radio.is_none() && self.queue.normal_free() >= ADMIT_FREE
+        let reserved = self.awaiting.saturating_mul(REPORTS_PER_OUTCOME);
+        self.queue.normal_free() >= ADMIT_FREE.saturating_add(reserved)
     }
 
     fn link_events(&mut self) {
@@ -519,7 +526,11 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
                 bump(&mut self.counters.backpressure);
                 break;
             }
-            let Some(action) = self.esi.poll_action() else { break };
+            let Some(action) = self.esi.poll_action() else {
+                // Nothing left inside the core, so no result either (even one it lost).
+                self.awaiting = 0;
+                break;
+            };
             match action {
                 Action::SendAps(frame) => self.radio = Some(RadioAction::SendAps(frame)),
                 Action::Leave { eui64, short } => {
