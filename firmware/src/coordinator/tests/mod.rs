@@ -312,6 +312,11 @@ fn static_size() {
     let bare = core::mem::size_of::<Coordinator<16, 8, 5, NoMetrology>>();
     let bare_core = core::mem::size_of::<Esi<16, 8, 5, NoMetrology>>();
     std::println!("with NoMetrology: Coordinator<16, 8, 5> {bare} B, core {bare_core} B");
+    std::println!(
+        "on the stack when sending: Report {} B, Request {} B",
+        core::mem::size_of::<host_link::Report>(),
+        core::mem::size_of::<Request>()
+    );
     let link = core::mem::size_of::<CoordinatorEndpoint>();
     let total = core::mem::size_of::<TestCoordinator>();
     let reading = core::mem::size_of::<MeterSlot>();
