@@ -349,11 +349,6 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
         self.next_event(false)
     }
 
-    /// Received messages waiting for `poll_event`.
-    pub fn received_pending(&self) -> usize {
-        self.received.len()
-    }
-
     fn next_event(&mut self, take_received: bool) -> Option<LinkEvent<Rx>> {
         let control = self.control.front().map(|c| c.0);
         let received = if take_received { self.received.front().map(|r| r.0) } else { None };

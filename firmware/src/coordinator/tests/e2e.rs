@@ -444,3 +444,43 @@ fn reports_lost_while_the_link_is_down_are_counted_and_reported() {
     // The ones that fit were kept and delivered after the reconnect.
     assert!(count(&rig, |r| matches!(r, Report::MessageConfirmed(_))) >= NORMAL_QUEUE - 4);
 }
+
+#[test]
+fn a_host_that_stops_reading_gets_backpressure_then_everything_once() {
+    let mut rig = Rig::new();
+    rig.send(H::SetTime(SetTime { utc: T0 }));
+    provision(&mut rig, IHD, 1);
+    // The host stops reading (time stands still, so no session times out meanwhile).
+    rig.mute_to_host = true;
+    let n = 60u32;
+    for i in 0..n {
+        let conf = messaging::MessageConfirmation {
+            message_id: 1000 + i,
+            confirmation_time: UtcTime(T0 + i),
+            message_confirmation_control: None,
+            message_response: None,
+        };
+        let cmd = messaging::ClientCommand::MessageConfirmation(conf);
+        let zcl = request(ClusterCommand::MessagingClient(cmd), i as u8, true);
+        rig.rx(IHD, ClusterId::MESSAGING, &zcl);
+    }
+    let requests: Vec<u32> = (0..4).filter_map(|_| rig.try_send(H::GetStatus)).collect();
+    rig.settle();
+    assert!(rig.coord.counters().backpressure > 0);
+    // Pulled until fewer than two entries are free; the rest waits in the core.
+    assert_eq!(rig.coord.reports_waiting(), NORMAL_QUEUE - 1);
+    // The host reads again: its requests and the coordinator's reports are retransmitted.
+    rig.mute_to_host = false;
+    rig.advance(10_000);
+    for i in 0..n {
+        let c =
+            count(&rig, |r| matches!(r, Report::MessageConfirmed(c) if c.message_id == 1000 + i));
+        assert_eq!(c, 1, "confirmation {i}");
+    }
+    for id in requests {
+        assert_eq!(rig.results_for(id).len(), 1, "request {id}");
+    }
+    assert_eq!(rig.coord.counters().results_dropped + rig.coord.counters().reports_dropped, 0);
+    assert_eq!(rig.coord.esi().counters().queue_overflows, 0);
+    assert_eq!(rig.host_disconnects, 0);
+}

@@ -91,6 +91,8 @@ pub struct Rig {
     pub host_disconnects: u32,
     pub next_request: u32,
     pub faults: Faults,
+    /// Drop everything the coordinator sends (a host that stopped reading).
+    pub mute_to_host: bool,
     pub rng: Rng,
 }
 
@@ -117,6 +119,7 @@ impl Rig {
             host_disconnects: 0,
             next_request: 1,
             faults: Faults::default(),
+            mute_to_host: false,
             rng: Rng::new(7),
         };
         rig.settle();
@@ -144,6 +147,10 @@ impl Rig {
             let mut progress = false;
             // A responsive host: it takes every frame's message before reading the next.
             while let Some(n) = self.coord.poll_serial_transmit(&mut buf) {
+                if self.mute_to_host {
+                    progress = true;
+                    continue;
+                }
                 if let Some(bytes) = self.pipe(&buf[..n]) {
                     self.host.handle_bytes(self.now, &bytes);
                 }
