@@ -379,20 +379,19 @@ fn result_code(e: CommandError) -> ResultCode {
     }
 }
 
-/// The host link has three delivery outcomes; the core's "never (re)sent" outcomes become
-/// `Timeout` with the retransmissions made (0 when nothing was sent): the device did not
-/// acknowledge. The host knows the reason from its own actions (a removal, a cancel, a
-/// replacement) or from the device's state events. See `docs/firmware.md` §3.
+/// One-to-one: the gateway needs the reason to tell `failed` from `undeliverable` and
+/// `cancelled` (design.md §4, BR-025.009).
 pub(super) fn delivery_outcome(o: CoreDelivery) -> DeliveryOutcome {
     match o {
         CoreDelivery::ApsAcked => DeliveryOutcome::ApsAcked,
         CoreDelivery::ZclDefaultResponse(status) => DeliveryOutcome::ZclStatus(status.0),
-        CoreDelivery::Timeout { retries } | CoreDelivery::ApsFailed { retries, .. } => {
-            DeliveryOutcome::Timeout { retries }
+        CoreDelivery::Timeout { retries } => DeliveryOutcome::Timeout { retries },
+        CoreDelivery::ApsFailed { status, retries } => {
+            DeliveryOutcome::ApsFailed { status: status.0, retries }
         }
-        CoreDelivery::NotPaired | CoreDelivery::DeviceRemoved | CoreDelivery::Superseded => {
-            DeliveryOutcome::Timeout { retries: 0 }
-        }
+        CoreDelivery::NotPaired => DeliveryOutcome::NotPaired,
+        CoreDelivery::DeviceRemoved => DeliveryOutcome::DeviceRemoved,
+        CoreDelivery::Superseded => DeliveryOutcome::Superseded,
     }
 }
 

@@ -182,7 +182,11 @@ fn full_session_every_report_exactly_once() {
     }
     rig.advance(2_000);
     assert_eq!(rig.deliveries_for(pp).len(), 1);
-    assert_eq!(rig.deliveries_for(lce)[0].outcome, DeliveryOutcome::Timeout { retries: 3 });
+    // Every attempt got NO_ACK (0xA7) from the radio: the last radio status is reported.
+    assert_eq!(
+        rig.deliveries_for(lce)[0].outcome,
+        DeliveryOutcome::ApsFailed { status: ApsStatus::NO_ACK.0, retries: 3 }
+    );
 
     // The IHD confirms the message and the PCT... the IHD opts out of the event.
     let conf = messaging::MessageConfirmation {
