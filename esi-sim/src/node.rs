@@ -1,6 +1,6 @@
-//! What the simulator needs from one ESI: the firmware's coordinator (host-link endpoint + ESI
-//! core) seen through a small trait, so the simulator does not depend on how the firmware
-//! composes them.
+//! What the simulator needs from one ESI: the firmware's coordinator
+//! (`firmware::coordinator::Coordinator`: ESI core + host-link endpoint) seen through a small
+//! trait, so the simulator's loop does not depend on the firmware's generic parameters.
 //!
 //! Inputs are serial bytes from the host, radio indications/confirms, join requests and leaves,
 //! and timeouts, each with the virtual `now` in milliseconds; outputs are serial bytes for the
@@ -8,31 +8,15 @@
 //! invariant checks and status output.
 
 use crate::metrology::SimMeter;
-use firmware::esi::{ApsFrame, ApsHandle, ApsIndication, ApsStatus, JoinDecision, LinkKey};
+use firmware::esi::{ApsHandle, ApsIndication, ApsStatus, JoinDecision};
 use firmware::esi::{DrEvent, SlotState};
 use zse::zcl::Eui64;
 
-pub mod interim;
+pub mod coordinator;
 
-/// What the ESI asks its radio to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RadioAction {
-    SendAps(ApsFrame),
-    /// Tell the device to leave the network.
-    Leave {
-        eui64: Eui64,
-        short: Option<u16>,
-    },
-    /// Put the device's link key into the trust-centre key table.
-    InstallKey {
-        eui64: Eui64,
-        key: LinkKey,
-    },
-    /// Remove the device's key from the key table.
-    EraseKey {
-        eui64: Eui64,
-    },
-}
+/// What the ESI asks its radio to do (send an APS frame, make a device leave, install or erase
+/// a trust-centre link key).
+pub use firmware::coordinator::RadioAction;
 
 /// One occupied slot, for invariant checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,10 +70,10 @@ pub fn build(
     meter: SimMeter,
 ) -> Option<Box<dyn EsiNode>> {
     Some(match capacity {
-        5 => Box::new(interim::InterimNode::<5>::new(eui64, session_seed, meter)),
-        8 => Box::new(interim::InterimNode::<8>::new(eui64, session_seed, meter)),
-        10 => Box::new(interim::InterimNode::<10>::new(eui64, session_seed, meter)),
-        16 => Box::new(interim::InterimNode::<16>::new(eui64, session_seed, meter)),
+        5 => Box::new(coordinator::new::<5>(eui64, session_seed, meter)),
+        8 => Box::new(coordinator::new::<8>(eui64, session_seed, meter)),
+        10 => Box::new(coordinator::new::<10>(eui64, session_seed, meter)),
+        16 => Box::new(coordinator::new::<16>(eui64, session_seed, meter)),
         _ => return None,
     })
 }

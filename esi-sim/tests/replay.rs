@@ -93,3 +93,15 @@ fn same_seed_same_transcript() {
     let c = faulty_run(1235);
     assert_ne!(a.0, c.0, "another seed gives another run");
 }
+
+/// More seeds of the same faulty run, for hunting: `ESI_SIM_SEEDS=500 cargo test -p esi-sim
+/// --test replay many_seeds -- --ignored`. A failure names its seed.
+#[test]
+#[ignore = "long; run on demand"]
+fn many_seeds() {
+    let n: u64 = std::env::var("ESI_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(100);
+    for seed in 0..n {
+        let r = std::panic::catch_unwind(|| faulty_run(seed));
+        assert!(r.is_ok(), "seed {seed} failed");
+    }
+}

@@ -250,18 +250,18 @@ fn power_failure_and_switch_changes_reach_the_host() {
             .unwrap()
             .send(Command::ReadMeter(ReadMeter { attribute_ids: heapless::Vec::new() }));
         assert_eq!(wait_result(sim, 0, id), ResultCode::SUCCESS);
-        sim.esis[0]
-            .host
-            .as_ref()
-            .unwrap()
-            .reports(|_| true)
-            .find_map(|r| match r {
-                Report::MeterReading(m) if m.request_id == Some(id) => {
-                    Some(m.records[0].value.clone())
-                }
+        let reading = |s: &Sim| {
+            s.esis[0].host.as_ref().unwrap().reports(|_| true).find_map(|r| match r {
+                Report::MeterReading(m) if m.request_id == Some(id) => Some(m.records.clone()),
                 _ => None,
             })
-            .unwrap()
+        };
+        assert!(sim.run_until(10_000, |s| reading(s).is_some()).unwrap());
+        let records = reading(sim).unwrap();
+        // CurrentSummationDelivered, uint48, present (missing is not zero: BR-001.002).
+        let summation = records.iter().find(|r| r.attribute_id == 0x0000).unwrap();
+        assert_eq!((summation.status, summation.data_type), (0x00, 0x25));
+        summation.value.clone()
     };
     let a = read(&mut sim);
     sim.run_for(600_000).unwrap();
