@@ -4,7 +4,7 @@
 //! Timestamps are the simulation's virtual time on the configured wall-clock epoch, so a replay
 //! writes the same file. Corrupted transmissions are captured corrupted.
 //!
-//! Security ([`secure_for_capture`] decides, per frame): every frame is NWK-encrypted with its
+//! Security ([`Capture::secure_for_capture`] decides, per frame): every frame is NWK-encrypted with its
 //! PAN's network key (ZigBee PRO, ENC-MIC-32, extended nonce with the sender's EUI-64 and a
 //! per-sender frame counter), so Wireshark decodes it given the network key the simulator
 //! prints. Optionally ([`Capture::with_link_keys`]) the SE data frames are also APS-encrypted
@@ -29,7 +29,7 @@ use zse::security::Key128;
 use zse::wire::Writer;
 use zse::zcl::Eui64;
 
-/// Keys of one PAN, for [`secure_for_capture`].
+/// Keys of one PAN, for [`Capture::secure_for_capture`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PanKeys {
     pub pan_id: u16,
