@@ -8,5 +8,6 @@
 #[cfg(any(test, feature = "host"))]
 extern crate std;
 
+pub mod coordinator;
 pub mod esi;
 pub mod host_link;

@@ -35,6 +35,13 @@ impl Instant {
     }
 }
 
+impl From<u64> for Instant {
+    /// Milliseconds on the caller's monotonic clock.
+    fn from(ms: u64) -> Self {
+        Self(ms)
+    }
+}
+
 /// Daylight-saving rule for the Time cluster's DstStart/DstEnd/DstShift attributes (ZCL §3.12.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Dst {

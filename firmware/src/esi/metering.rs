@@ -175,6 +175,27 @@ impl AttrSet {
     }
 }
 
+/// The ZCL data type the ESI serves Metering attribute `id` with, and `v` as such a value
+/// (uint48 summations, int24 demand, uint24 multiplier/divisor, enum8/bitmap8 codes). Used for
+/// Read Attributes over the air and for the host's `MeterReading` records alike.
+pub fn zcl_value(id: u16, v: MeterValue) -> Value<'static> {
+    match (id, v) {
+        (attr::MULTIPLIER | attr::DIVISOR, MeterValue::Unsigned(x)) => {
+            Value::Uint24(Uint24(x as u32))
+        }
+        (_, MeterValue::Unsigned(x)) => Value::Uint48(Uint48(x)),
+        (_, MeterValue::Signed(x)) => Value::Int24(Int24(x as i32)),
+        (attr::UNIT_OF_MEASURE | attr::METERING_DEVICE_TYPE, MeterValue::Bits(b)) => {
+            if id == attr::METERING_DEVICE_TYPE {
+                Value::Bitmap8(b)
+            } else {
+                Value::Enum8(b)
+            }
+        }
+        (_, MeterValue::Bits(b)) => Value::Bitmap8(b),
+    }
+}
+
 impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
     Esi<SLOTS, EVENTS, PRICES, M>
 {
@@ -204,22 +225,7 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
 
     /// A Metering server attribute as a typed ZCL value, for Read Attributes.
     pub(crate) fn meter_attribute(&mut self, id: u16) -> Option<Value<'static>> {
-        let v = self.meter_value(id)?;
-        Some(match (id, v) {
-            (attr::MULTIPLIER | attr::DIVISOR, MeterValue::Unsigned(x)) => {
-                Value::Uint24(Uint24(x as u32))
-            }
-            (_, MeterValue::Unsigned(x)) => Value::Uint48(Uint48(x)),
-            (_, MeterValue::Signed(x)) => Value::Int24(Int24(x as i32)),
-            (attr::UNIT_OF_MEASURE | attr::METERING_DEVICE_TYPE, MeterValue::Bits(b)) => {
-                if id == attr::METERING_DEVICE_TYPE {
-                    Value::Bitmap8(b)
-                } else {
-                    Value::Enum8(b)
-                }
-            }
-            (_, MeterValue::Bits(b)) => Value::Bitmap8(b),
-        })
+        self.meter_value(id).map(|v| zcl_value(id, v))
     }
 
     /// `ReadMeter` from the host: validated now, read when the result is polled.

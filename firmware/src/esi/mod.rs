@@ -227,6 +227,46 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         }
     }
 
+    /// A restart without non-volatile storage (a coordinator reset): devices, keys, prices,
+    /// events, the message, deliveries, queued outputs, counters and the clock are lost; the
+    /// configuration and the metrology (hardware) stay. The TSN and APS handle counters keep
+    /// counting, so a late radio confirm for a frame from before the reset matches nothing.
+    pub fn reset(&mut self) {
+        let Self {
+            config: _,
+            now: _,
+            clock,
+            slots,
+            prices,
+            events,
+            message,
+            deliveries,
+            queue,
+            replies,
+            scheduled_prices,
+            scheduled_events,
+            meter: _,
+            meter_last,
+            meter_next_poll,
+            counters,
+            next_tsn: _,
+            next_handle: _,
+        } = self;
+        *clock = clock::Clock::default();
+        *slots = slot::SlotTable::new();
+        *prices = price::PriceTable::new();
+        *events = drlc::EventTable::new();
+        *message = None;
+        *deliveries = Deliveries::new();
+        queue.clear();
+        replies.clear();
+        *scheduled_prices = None;
+        *scheduled_events = None;
+        *meter_last = None;
+        *meter_next_poll = None;
+        *counters = Counters::default();
+    }
+
     /// A host command. Ends in exactly one `Outcome::CommandResult` with `request_id`.
     pub fn handle_command(&mut self, now: Instant, request_id: RequestId, command: Command<'_>) {
         self.now = now;

@@ -338,8 +338,20 @@ impl<Tx: Message, Rx: Message, const WINDOW: usize, const RXQ: usize>
     /// The next event, oldest first: received messages, outcomes of sent ones, session
     /// changes, protocol errors. Drain it after every `handle_*` call.
     pub fn poll_event(&mut self) -> Option<LinkEvent<Rx>> {
+        self.next_event(true)
+    }
+
+    /// Like [`poll_event`](Self::poll_event), but leaves received messages queued: for an
+    /// application that cannot take another message yet but must still learn the outcomes of
+    /// its own frames. While `RXQ` messages wait, further `Data` is not acknowledged and the
+    /// peer retransmits it later (flow control, `docs/host-link.md` §4.2).
+    pub fn poll_event_except_received(&mut self) -> Option<LinkEvent<Rx>> {
+        self.next_event(false)
+    }
+
+    fn next_event(&mut self, take_received: bool) -> Option<LinkEvent<Rx>> {
         let control = self.control.front().map(|c| c.0);
-        let received = self.received.front().map(|r| r.0);
+        let received = if take_received { self.received.front().map(|r| r.0) } else { None };
         let settled = self
             .in_flight
             .iter()

@@ -85,6 +85,15 @@ pub enum DeliveryOutcome {
     ZclStatus(u8),
     /// No acknowledgement after `retries` retransmissions.
     Timeout { retries: u8 },
+    /// The radio reported a failure (APS/NWK status) for the last of `retries` retransmissions.
+    ApsFailed { status: u8, retries: u8 },
+    /// Not sent: the device is not paired (not in the slot table, or not yet through key
+    /// establishment). The gateway reports such a delivery as `undeliverable`.
+    NotPaired,
+    /// Not (re)sent: the device was removed while the delivery was pending.
+    DeviceRemoved,
+    /// Not (re)sent: the price, message or event was replaced, cancelled or expired first.
+    Superseded,
 }
 
 /// Messaging MessageConfirmation (SE 1.0 §D.5.3.3.2; se10.md §5.6).
