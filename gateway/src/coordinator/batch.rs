@@ -156,6 +156,24 @@ impl InFlightBatch {
                         "no acknowledgement from the device after {retries} radio retries"
                     )),
                 ),
+                DeliveryOutcome::ApsFailed { status, retries } => (
+                    Outcome::Failed { retryable: !stored_on_esi(self.batch.kind) },
+                    Some(format!(
+                        "the radio could not deliver it (status 0x{status:02x}) after {retries} retries"
+                    )),
+                ),
+                DeliveryOutcome::NotPaired => (
+                    Outcome::Undeliverable,
+                    Some("the ESI reports the device is not paired".to_owned()),
+                ),
+                DeliveryOutcome::DeviceRemoved => (
+                    Outcome::Undeliverable,
+                    Some("the device was removed from the ESI before it was sent".to_owned()),
+                ),
+                DeliveryOutcome::Superseded => (
+                    Outcome::Failed { retryable: false },
+                    Some("replaced, cancelled or expired on the ESI before it was sent".to_owned()),
+                ),
             };
             out.push(Resolved::new(id, outcome, reason));
         }
@@ -253,5 +271,26 @@ mod tests {
         drb.on_result(&result(ResultCode::SUCCESS, 1));
         let r = drb.on_delivery(&dr(0x101, DeliveryOutcome::Timeout { retries: 2 }));
         assert_eq!(r[0].outcome, Outcome::Failed { retryable: false });
+        let mut m = batch(msg, 4, false);
+        m.on_result(&result(ResultCode::SUCCESS, 4));
+        let outcomes: Vec<Outcome> = [
+            DeliveryOutcome::ApsFailed { status: 0xE9, retries: 3 },
+            DeliveryOutcome::NotPaired,
+            DeliveryOutcome::DeviceRemoved,
+            DeliveryOutcome::Superseded,
+        ]
+        .into_iter()
+        .zip(0x101..)
+        .map(|(o, e)| m.on_delivery(&dr(e, o)).remove(0).outcome)
+        .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                Outcome::Failed { retryable: true },
+                Outcome::Undeliverable,
+                Outcome::Undeliverable,
+                Outcome::Failed { retryable: false }
+            ]
+        );
     }
 }
