@@ -86,6 +86,9 @@ impl Supervisor {
         match cmd {
             CoordCmd::Deliver(batch) if self.ready => self.start_batch(batch).await,
             CoordCmd::Query { command, reply } if self.connected => {
+                if let Command::RemoveDevice(r) = &command {
+                    self.removing.insert(r.eui64.0, r.reason);
+                }
                 let deadline = Instant::now() + self.link.query_timeout;
                 let wants_data = wants_data(&command);
                 let pending = Pending::Query { reply, result: None, wants_data, deadline };
@@ -459,9 +462,20 @@ impl Supervisor {
         }
         let (store, esi) = (self.store.clone(), self.esi.clone());
         let now = Timestamp::now();
+        let removal = if state == LinkDeviceState::UNPAIRED { self.removing.remove(&eui.0) } else { None };
         let r = blocking(move || resync::apply_device_event(&store, &esi, eui, state, now)).await;
         match r {
-            Ok(Some((name, reason))) => self.events.device(&self.esi, eui, name, reason, now),
+            Ok(Some((name, reason))) => {
+                let reason = reason.or_else(|| {
+                    removal.map(|r| {
+                        crate::ops::util::REMOVE_REASONS
+                            .iter()
+                            .find(|(_, x)| *x == r)
+                            .map_or_else(|| format!("reason_0x{:02x}", r.0), |(n, _)| (*n).to_owned())
+                    })
+                });
+                self.events.device(&self.esi, eui, name, reason, now);
+            }
             Ok(None) => {}
             Err(e) => warn!(error = %e, "could not record a device event"),
         }

@@ -72,6 +72,8 @@ pub(crate) struct Supervisor {
     pub(super) resync_left: u8,
     /// Ask the endpoint for a new handshake at the next opportunity.
     pub(super) want_reconnect: bool,
+    /// Removals asked for, by EUI-64: their reason goes with the `UNPAIRED` event.
+    pub(super) removing: HashMap<u64, firmware::host_link::RemoveReason>,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -118,6 +120,7 @@ impl Supervisor {
             ready: false,
             resync_left: 0,
             want_reconnect: false,
+            removing: HashMap::new(),
         }
     }
 

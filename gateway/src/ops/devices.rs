@@ -194,9 +194,13 @@ impl Gateway {
                     "only the TDSP may remove a pending provisioning entry (BR-081.003)",
                 ));
             }
+            // The coordinator announces a removal it carried out (`UNPAIRED`, with this reason);
+            // otherwise the event is ours to send.
+            let mut announced = false;
             if rec.state != DeviceState::Expired {
                 let cmd = Command::RemoveDevice(RemoveDevice { eui64: LinkEui(eui64.0), reason });
                 let r = handle.query(cmd).await?.result;
+                announced = r.code == ResultCode::SUCCESS;
                 if !matches!(
                     r.code,
                     ResultCode::SUCCESS | ResultCode::UNKNOWN_DEVICE | ResultCode::NOT_FOUND
@@ -210,13 +214,10 @@ impl Gateway {
             let e2 = esi.clone();
             self.db(move |s| s.remove_device(e2, eui64)).await?;
             info!(reason = reason_name, "de-provisioned");
-            self.events().device(
-                &esi,
-                eui64,
-                "unpaired",
-                Some(reason_name.to_owned()),
-                Timestamp::now(),
-            );
+            if !announced {
+                let now = Timestamp::now();
+                self.events().device(&esi, eui64, "unpaired", Some(reason_name.to_owned()), now);
+            }
             Ok(Deprovisioned {
                 esi_id: esi.0.clone(),
                 eui64: eui_text(eui64),
