@@ -28,7 +28,10 @@ async fn provisioning_to_paired_and_device_list() {
     assert_eq!(list.capacity, Some(10));
     assert_eq!((list.provisioned, list.pending), (1, 0));
     let dev = &list.devices[0];
-    assert_eq!((dev.eui64.as_str(), dev.state.as_str(), dev.label.as_str()), (sim.eui(0).as_str(), "paired", "device 1"));
+    assert_eq!(
+        (dev.eui64.as_str(), dev.state.as_str(), dev.label.as_str()),
+        (sim.eui(0).as_str(), "paired", "device 1")
+    );
     assert!(dev.slot.is_some());
     // The device events went out at once, in order: pending (on provisioning), joining, paired.
     let mut states = Vec::new();
@@ -75,10 +78,22 @@ async fn bad_input_is_refused_with_typed_errors() {
         let gw = gw.clone();
         async move { gw.provision(&tdsp(), p).await.unwrap_err() }
     };
-    assert_eq!(code(Provision { esi_id: "999".into(), ..good.clone() }).await.code, ErrorCode::UnknownEsi);
-    assert_eq!(code(Provision { meter_number: "M9".into(), ..good.clone() }).await.code, ErrorCode::MeterMismatch);
-    assert_eq!(code(Provision { eui64: "12".into(), ..good.clone() }).await.code, ErrorCode::BadRequest);
-    assert_eq!(code(Provision { join_window_minutes: Some(0), ..good.clone() }).await.code, ErrorCode::BadRequest);
+    assert_eq!(
+        code(Provision { esi_id: "999".into(), ..good.clone() }).await.code,
+        ErrorCode::UnknownEsi
+    );
+    assert_eq!(
+        code(Provision { meter_number: "M9".into(), ..good.clone() }).await.code,
+        ErrorCode::MeterMismatch
+    );
+    assert_eq!(
+        code(Provision { eui64: "12".into(), ..good.clone() }).await.code,
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        code(Provision { join_window_minutes: Some(0), ..good.clone() }).await.code,
+        ErrorCode::BadRequest
+    );
     // A typo in the install code: CRC fails; the error does not repeat the code.
     let mut typo = sim.install_code(0);
     let last = if typo.ends_with('0') { '1' } else { '0' };
@@ -89,13 +104,17 @@ async fn bad_input_is_refused_with_typed_errors() {
     assert!(e.message.contains("CRC") && !e.message.contains(&typo[..8]), "{e}");
     // A label for another device.
     let other = format!("Z:000B57FFFE123456$I:{}", sim.install_code(0));
-    assert_eq!(code(Provision { install_code: other, ..good.clone() }).await.code, ErrorCode::BadInstallCode);
+    assert_eq!(
+        code(Provision { install_code: other, ..good.clone() }).await.code,
+        ErrorCode::BadInstallCode
+    );
     // Nothing reached the ESI.
     assert_eq!(gw.devices(&esi_id(0)).await.unwrap().provisioned, 0);
 
     // A valid code that is not the device's own: accepted (the CRC is right) but the device
     // cannot join with it; it stays pending.
-    let foreign = Provision { install_code: "83FED3407A939723A5C639B26916D505C3B5".into(), ..good.clone() };
+    let foreign =
+        Provision { install_code: "83FED3407A939723A5C639B26916D505C3B5".into(), ..good.clone() };
     assert_eq!(gw.provision(&tdsp(), foreign).await.unwrap().state, "pending");
     sim.control("device 1 rejoin");
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
@@ -103,17 +122,27 @@ async fn bad_input_is_refused_with_typed_errors() {
     assert_eq!((list.pending, list.devices[0].state.as_str()), (1, "pending"));
 
     // Only the TDSP removes a pending entry (BR-081.003).
-    let rm = Deprovision { esi_id: esi_id(0), eui64: sim.eui(0), reason: "provisioning_error".into() };
+    let rm =
+        Deprovision { esi_id: esi_id(0), eui64: sim.eui(0), reason: "provisioning_error".into() };
     let rep = Caller::new("rep-1", Role::Rep);
     assert_eq!(gw.deprovision(&rep, rm.clone()).await.unwrap_err().code, ErrorCode::NotAuthorized);
     assert_eq!(
-        gw.deprovision(&tdsp(), Deprovision { reason: "bored".into(), ..rm.clone() }).await.unwrap_err().code,
+        gw.deprovision(&tdsp(), Deprovision { reason: "bored".into(), ..rm.clone() })
+            .await
+            .unwrap_err()
+            .code,
         ErrorCode::BadRequest
     );
     let mut rx = gw.subscribe();
     let out = gw.deprovision(&tdsp(), rm.clone()).await.unwrap();
     assert_eq!((out.state.as_str(), out.reason.as_str()), ("unpaired", "provisioning_error"));
-    let e = wait_event(&mut rx, 5, "unpaired", |e| matches!(e, Event::Device(d) if d.state == "unpaired")).await;
+    let e = wait_event(
+        &mut rx,
+        5,
+        "unpaired",
+        |e| matches!(e, Event::Device(d) if d.state == "unpaired"),
+    )
+    .await;
     let Event::Device(e) = e else { unreachable!() };
     assert_eq!(e.reason.as_deref(), Some("provisioning_error"));
     assert_eq!(gw.deprovision(&tdsp(), rm).await.unwrap_err().code, ErrorCode::NotPaired);
@@ -140,11 +169,17 @@ async fn slots_full_names_capacity_and_occupants_and_bulk_reports_per_line() {
     let mut csv = String::from("# field sheet\nesi_id,meter_number,eui64,install_code,label\n");
     for i in 1..=7u64 {
         let c = if i == 3 { "83FED3407A939723A5C639B26916D505C3B6" } else { code };
-        csv.push_str(&format!("{},{},00:0d:6f:00:00:00:00:{i:02x},{c},\"IHD, room {i}\"\n", esi_id(0), meter(0)));
+        csv.push_str(&format!(
+            "{},{},00:0d:6f:00:00:00:00:{i:02x},{c},\"IHD, room {i}\"\n",
+            esi_id(0),
+            meter(0)
+        ));
     }
     let lines = gw.bulk_provision(&tdsp(), &csv).await.unwrap();
-    let summary: Vec<(usize, &str, Option<ErrorCode>)> =
-        lines.iter().map(|l| (l.line, l.status.as_str(), l.error.as_ref().map(|e| e.code))).collect();
+    let summary: Vec<(usize, &str, Option<ErrorCode>)> = lines
+        .iter()
+        .map(|l| (l.line, l.status.as_str(), l.error.as_ref().map(|e| e.code)))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -162,7 +197,10 @@ async fn slots_full_names_capacity_and_occupants_and_bulk_reports_per_line() {
     assert!(full.message.contains("000d6f0000000001 (pending \"IHD, room 1\")"), "{full}");
     assert!(!full.message.contains(code), "no secrets in errors");
     let list = gw.devices(&esi_id(0)).await.unwrap();
-    assert_eq!((list.capacity, list.provisioned, list.pending, list.slots_free), (Some(5), 5, 5, Some(0)));
+    assert_eq!(
+        (list.capacity, list.provisioned, list.pending, list.slots_free),
+        (Some(5), 5, 5, Some(0))
+    );
     // Bulk de-provisioning frees slots, per line.
     let rm = format!("esi_id,eui64,reason\n{e},000d6f0000000001,customer_request\n{e},000d6f0000000099,move_out\n", e = esi_id(0));
     let out = gw.bulk_deprovision(&tdsp(), &rm).await.unwrap();

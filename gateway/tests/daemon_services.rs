@@ -14,7 +14,11 @@ use gateway::ops::types::{DrEvent, PublishPrice, SendMessage, Targets};
 use gateway::ops::Event;
 
 /// Waits until every delivery of `request` is in a final state; returns eui64 → state.
-async fn final_states(gw: &gateway::ops::Gateway, request: u64, secs: u64) -> BTreeMap<String, String> {
+async fn final_states(
+    gw: &gateway::ops::Gateway,
+    request: u64,
+    secs: u64,
+) -> BTreeMap<String, String> {
     wait_for(secs, "deliveries final", || async {
         let s = gw.message_status(request).await.unwrap();
         let done = s.deliveries.iter().all(|d| !matches!(d.state.as_str(), "queued" | "sent"));
@@ -71,9 +75,12 @@ async fn message_to_a_group_with_per_recipient_outcomes_and_confirmation() {
     // The user of display 1 confirms: the delivery becomes `confirmed`, at once on the channel.
     sim.control(&format!("ihd 1 confirm {}", a.request_id));
     let eui0 = sim.eui(0);
-    wait_event(&mut rx, 15, "confirmation", |e| {
-        matches!(e, Event::Delivery(d) if d.eui64 == eui0 && d.state == "confirmed")
-    })
+    wait_event(
+        &mut rx,
+        15,
+        "confirmation",
+        |e| matches!(e, Event::Delivery(d) if d.eui64 == eui0 && d.state == "confirmed"),
+    )
     .await;
     let states = final_states(&gw, a.request_id, 5).await;
     assert_eq!(states[&sim.eui(0)], "confirmed");
@@ -95,19 +102,39 @@ async fn message_to_a_group_with_per_recipient_outcomes_and_confirmation() {
         text: "x".repeat(60),
         ..SendMessage::default()
     };
-    assert_eq!(gw.send_message(&tdsp(), long.clone()).await.unwrap_err().code, ErrorCode::TextTooLong);
-    let past = SendMessage { text: "hi".into(), start_time: Some("2020-01-01T00:00:00Z".into()), duration_minutes: Some(5), ..long.clone() };
+    assert_eq!(
+        gw.send_message(&tdsp(), long.clone()).await.unwrap_err().code,
+        ErrorCode::TextTooLong
+    );
+    let past = SendMessage {
+        text: "hi".into(),
+        start_time: Some("2020-01-01T00:00:00Z".into()),
+        duration_minutes: Some(5),
+        ..long.clone()
+    };
     assert_eq!(gw.send_message(&tdsp(), past).await.unwrap_err().code, ErrorCode::InvalidTime);
-    let garbled = SendMessage { text: "hi".into(), start_time: Some("tomorrow".into()), ..long.clone() };
+    let garbled =
+        SendMessage { text: "hi".into(), start_time: Some("tomorrow".into()), ..long.clone() };
     assert_eq!(gw.send_message(&tdsp(), garbled).await.unwrap_err().code, ErrorCode::InvalidTime);
-    let nowhere = SendMessage { text: "hi".into(), targets: Targets { esi_ids: vec!["1".into()], ..Targets::default() }, ..long.clone() };
+    let nowhere = SendMessage {
+        text: "hi".into(),
+        targets: Targets { esi_ids: vec!["1".into()], ..Targets::default() },
+        ..long.clone()
+    };
     assert_eq!(gw.send_message(&tdsp(), nowhere).await.unwrap_err().code, ErrorCode::UnknownEsi);
     let pending_only = SendMessage {
         text: "hi".into(),
-        targets: Targets { esi_ids: vec![esi_id(0)], devices: Some(vec![sim.eui(2)]), ..Targets::default() },
+        targets: Targets {
+            esi_ids: vec![esi_id(0)],
+            devices: Some(vec![sim.eui(2)]),
+            ..Targets::default()
+        },
         ..long
     };
-    assert_eq!(gw.send_message(&tdsp(), pending_only).await.unwrap_err().code, ErrorCode::NotPaired);
+    assert_eq!(
+        gw.send_message(&tdsp(), pending_only).await.unwrap_err().code,
+        ErrorCode::NotPaired
+    );
     sim.check();
     d.shutdown().await;
 }
@@ -129,7 +156,11 @@ async fn dr_event_opt_out_price_meter_power_and_switch() {
     // DR event for HVAC: the thermostat receives it; its user opts out; the opt-out reaches the
     // event channel at once.
     let ev = DrEvent {
-        targets: Targets { esi_ids: vec![esi_id(0)], devices: Some(vec![sim.eui(1)]), ..Targets::default() },
+        targets: Targets {
+            esi_ids: vec![esi_id(0)],
+            devices: Some(vec![sim.eui(1)]),
+            ..Targets::default()
+        },
         device_classes: vec!["hvac".into(), "strip_heater".into()],
         duration_minutes: 60,
         criticality: 3,
@@ -146,12 +177,18 @@ async fn dr_event_opt_out_price_meter_power_and_switch() {
     })
     .await;
     sim.control(&format!("pct 1 opt-out {id}"));
-    let e = wait_event(&mut rx, 15, "opt-out", |e| {
-        matches!(e, Event::Drlc(s) if s.eui64 == eui1 && s.status == "opt_out")
-    })
+    let e = wait_event(
+        &mut rx,
+        15,
+        "opt-out",
+        |e| matches!(e, Event::Drlc(s) if s.eui64 == eui1 && s.status == "opt_out"),
+    )
     .await;
     let Event::Drlc(e) = e else { unreachable!() };
-    assert_eq!((e.issuer_event_id, e.status_code, e.esi_id.as_str()), (id, 0x04, esi_id(0).as_str()));
+    assert_eq!(
+        (e.issuer_event_id, e.status_code, e.esi_id.as_str()),
+        (id, 0x04, esi_id(0).as_str())
+    );
     let bad = DrEvent { criticality: 0, ..DrEvent::default() };
     assert_eq!(gw.drlc_event(&tdsp(), bad).await.unwrap_err().code, ErrorCode::BadRequest);
 
@@ -182,15 +219,36 @@ async fn dr_event_opt_out_price_meter_power_and_switch() {
 
     // Power failure and switch change: events at once; status follows.
     sim.control("power fail");
-    wait_event(&mut rx, 15, "power off", |e| matches!(e, Event::Meter(m) if m.power.as_deref() == Some("off"))).await;
+    wait_event(
+        &mut rx,
+        15,
+        "power off",
+        |e| matches!(e, Event::Meter(m) if m.power.as_deref() == Some("off")),
+    )
+    .await;
     let s = gw.meter_status(&esi_id(0), false).await.unwrap();
     assert_eq!((s.power.as_deref(), s.stale), (Some("off"), false));
     sim.control("power restore");
-    wait_event(&mut rx, 15, "power on", |e| matches!(e, Event::Meter(m) if m.power.as_deref() == Some("on"))).await;
+    wait_event(
+        &mut rx,
+        15,
+        "power on",
+        |e| matches!(e, Event::Meter(m) if m.power.as_deref() == Some("on")),
+    )
+    .await;
     sim.control("switch open");
-    wait_event(&mut rx, 15, "switch open", |e| matches!(e, Event::Meter(m) if m.switch.as_deref() == Some("open"))).await;
+    wait_event(
+        &mut rx,
+        15,
+        "switch open",
+        |e| matches!(e, Event::Meter(m) if m.switch.as_deref() == Some("open")),
+    )
+    .await;
     let s = gw.meter_status(&esi_id(0), true).await.unwrap();
-    assert_eq!((s.power.as_deref(), s.switch.as_deref(), s.link.as_str()), (Some("on"), Some("open"), "online"));
+    assert_eq!(
+        (s.power.as_deref(), s.switch.as_deref(), s.link.as_str()),
+        (Some("on"), Some("open"), "online")
+    );
     sim.check();
     d.shutdown().await;
 }

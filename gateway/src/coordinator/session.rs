@@ -233,6 +233,13 @@ impl Supervisor {
         if let Err(e) = blocking(move || store.put_esi(rec)).await {
             warn!(error = %e, "could not record the ESI");
         }
+        self.start_resync();
+    }
+
+    /// Sets the clock, re-reads the slot table and the status; the ESI is online once all
+    /// three are answered.
+    pub(super) fn start_resync(&mut self) {
+        self.ready = false;
         self.resync_left = 3;
         let utc = to_utc_time(Timestamp::now());
         self.internal(Internal::SetTime, Command::SetTime(SetTime { utc }));
@@ -462,16 +469,17 @@ impl Supervisor {
         }
         let (store, esi) = (self.store.clone(), self.esi.clone());
         let now = Timestamp::now();
-        let removal = if state == LinkDeviceState::UNPAIRED { self.removing.remove(&eui.0) } else { None };
+        let removal =
+            if state == LinkDeviceState::UNPAIRED { self.removing.remove(&eui.0) } else { None };
         let r = blocking(move || resync::apply_device_event(&store, &esi, eui, state, now)).await;
         match r {
             Ok(Some((name, reason))) => {
                 let reason = reason.or_else(|| {
                     removal.map(|r| {
-                        crate::ops::util::REMOVE_REASONS
-                            .iter()
-                            .find(|(_, x)| *x == r)
-                            .map_or_else(|| format!("reason_0x{:02x}", r.0), |(n, _)| (*n).to_owned())
+                        crate::ops::util::REMOVE_REASONS.iter().find(|(_, x)| *x == r).map_or_else(
+                            || format!("reason_0x{:02x}", r.0),
+                            |(n, _)| (*n).to_owned(),
+                        )
                     })
                 });
                 self.events.device(&self.esi, eui, name, reason, now);

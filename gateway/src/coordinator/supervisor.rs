@@ -74,6 +74,11 @@ pub(crate) struct Supervisor {
     pub(super) want_reconnect: bool,
     /// Removals asked for, by EUI-64: their reason goes with the `UNPAIRED` event.
     pub(super) removing: HashMap<u64, firmware::host_link::RemoveReason>,
+    /// The link endpoint, kept across a brief loss of the port (see [`Supervisor::run`]).
+    ep: Option<HostEndpoint>,
+    clock: Clock,
+    /// When the port went away, while the link session is kept for its return.
+    port_lost_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -121,10 +126,18 @@ impl Supervisor {
             resync_left: 0,
             want_reconnect: false,
             removing: HashMap::new(),
+            ep: None,
+            clock: Clock::new(),
+            port_lost_at: None,
         }
     }
 
     /// Runs until shutdown.
+    ///
+    /// A port that disappears and comes back within `link.heartbeat_timeout` (a USB glitch, a
+    /// re-enumeration) keeps its link session: nothing in flight is failed, both sides
+    /// retransmit what the other missed, and the ESI is resynchronised before new work is sent.
+    /// A longer absence ends the session: deliveries in flight go back to the queue, queries fail.
     pub(crate) async fn run(mut self) {
         let span = info_span!("coordinator", esi = %self.esi, port = %self.cfg.port.display());
         async move {
@@ -138,12 +151,16 @@ impl Supervisor {
                     .open_native_async();
                 match opened {
                     Ok(port) => {
-                        info!("port opened");
+                        info!(resumed = self.ep.is_some(), "port opened");
                         open_error_reported = false;
+                        self.port_lost_at = None;
                         self.health.set_link(&self.esi, LinkStatus::Connecting);
                         let end = self.session(port).await;
-                        let was_ready = self.sessions_opened > 0 && self.ready;
-                        self.end_connection(&end).await;
+                        let was_ready = self.ready;
+                        match &end {
+                            End::PortLost(e) => self.port_lost(e).await,
+                            End::Shutdown => self.end_connection("gateway shutting down").await,
+                        }
                         if was_ready {
                             backoff = self.link.reconnect_min;
                         }
@@ -156,12 +173,15 @@ impl Supervisor {
                         self.health.update(&self.esi, |h| h.last_error = Some(msg.clone()));
                         if !open_error_reported {
                             warn!(error = %msg, "port unavailable");
-                            self.events.coordinator(&self.esi, "offline", Some(msg));
+                            if self.port_lost_at.is_none() {
+                                self.events.coordinator(&self.esi, "offline", Some(msg));
+                            }
                             open_error_reported = true;
                         }
                     }
                 }
                 if self.idle(backoff).await {
+                    self.end_connection("gateway shutting down").await;
                     break;
                 }
                 backoff = (backoff * 2).min(self.link.reconnect_max);
@@ -173,12 +193,55 @@ impl Supervisor {
         .await;
     }
 
-    /// Waits `d` with the port closed, answering commands; `true` on shutdown.
+    /// The port went away: stop sending new work, keep the session for a while.
+    async fn port_lost(&mut self, e: &str) {
+        warn!(error = %e, "port lost");
+        self.events.coordinator(&self.esi, "offline", Some(e.to_owned()));
+        self.health.update(&self.esi, |h| h.last_error = Some(e.to_owned()));
+        self.health.set_link(&self.esi, LinkStatus::Offline);
+        self.port_lost_at = Some(Instant::now());
+        if self.ready {
+            self.ready = false;
+            let msg = DispatchMsg::EsiReady { esi: self.esi.clone(), ready: false };
+            let _ = self.dispatch.send(msg).await;
+        }
+    }
+
+    /// The link session is over for good (port away too long, or shutdown).
+    async fn end_connection(&mut self, why: &str) {
+        self.ep = None;
+        self.port_lost_at = None;
+        self.link_down(&format!("link to the coordinator lost: {why}")).await;
+        self.health.set_link(&self.esi, LinkStatus::Offline);
+    }
+
+    /// Waits `d` with the port closed, answering commands; `true` on shutdown. Ends a kept
+    /// session whose port stayed away too long, and times out requests meanwhile.
     async fn idle(&mut self, d: Duration) -> bool {
         let until = Instant::now() + d;
         loop {
+            if let Some(t) = self.port_lost_at {
+                if t.elapsed() >= self.link.heartbeat_timeout {
+                    info!("port away too long; link session ended");
+                    self.end_connection("port away too long").await;
+                }
+            }
+            let wake = [
+                Some(until),
+                self.next_deadline(),
+                self.port_lost_at.map(|t| t + self.link.heartbeat_timeout),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(until);
             tokio::select! {
-                () = tokio::time::sleep_until(until) => return false,
+                () = tokio::time::sleep_until(wake) => {
+                    self.expire_pending().await;
+                    if Instant::now() >= until {
+                        return false;
+                    }
+                }
                 cmd = self.rx.recv() => match cmd {
                     Some(c) => self.refuse(c).await,
                     None => return true,
@@ -240,8 +303,27 @@ impl Supervisor {
 
     /// One open port: runs the link until the port is lost or shutdown.
     async fn session(&mut self, port: tokio_serial::SerialStream) -> End {
-        let clock = Clock::new();
-        let mut ep = HostEndpoint::new(self.link_config());
+        let clock = self.clock;
+        let mut ep = match self.ep.take() {
+            Some(ep) => ep,
+            None => HostEndpoint::new(self.link_config()),
+        };
+        if self.connected {
+            // The session survived the port's absence: resynchronise before taking new work.
+            self.health.set_link(&self.esi, LinkStatus::Resyncing);
+            self.start_resync();
+        }
+        let end = self.run_port(port, &mut ep, &clock).await;
+        self.ep = Some(ep);
+        end
+    }
+
+    async fn run_port(
+        &mut self,
+        port: tokio_serial::SerialStream,
+        ep: &mut HostEndpoint,
+        clock: &Clock,
+    ) -> End {
         let (mut rd, mut wr) = tokio::io::split(port);
         let mut rbuf = vec![0u8; 1024];
         let mut tbuf = vec![0u8; MAX_WIRE_LEN];
@@ -252,10 +334,10 @@ impl Supervisor {
                 self.want_reconnect = false;
                 ep.reconnect(clock.now_ms());
                 while let Some(ev) = ep.poll_event() {
-                    self.on_link_event(ev, &clock).await;
+                    self.on_link_event(ev, clock).await;
                 }
             }
-            self.pump(&mut ep, &clock).await;
+            self.pump(ep, clock).await;
             while let Some(n) = ep.poll_transmit(&mut tbuf) {
                 let frame = tbuf.get(..n).unwrap_or_default();
                 if let Err(e) = wr.write_all(frame).await {
@@ -312,7 +394,7 @@ impl Supervisor {
                 if matches!(ev, firmware::host_link::LinkEvent::Refused { .. }) {
                     refused_at = Some(Instant::now());
                 }
-                self.on_link_event(ev, &clock).await;
+                self.on_link_event(ev, clock).await;
             }
         }
     }
@@ -393,21 +475,6 @@ impl Supervisor {
                 }
             }
         }
-    }
-
-    /// The port is gone (or shutdown): hand back everything, mark offline.
-    async fn end_connection(&mut self, end: &End) {
-        let why = match end {
-            End::PortLost(e) => e.clone(),
-            End::Shutdown => "gateway shutting down".into(),
-        };
-        if let End::PortLost(e) = end {
-            warn!(error = %e, "port lost");
-            self.events.coordinator(&self.esi, "offline", Some(e.clone()));
-        }
-        self.health.update(&self.esi, |h| h.last_error = Some(why.clone()));
-        self.link_down(&format!("link to the coordinator lost: {why}")).await;
-        self.health.set_link(&self.esi, LinkStatus::Offline);
     }
 
     /// The session ended: requeue deliveries in flight, fail queries, stop dispatch.

@@ -63,6 +63,7 @@ impl SimRun {
                     .unwrap();
             ready_tx.send(()).unwrap();
             if let Err(v) = rt.run(None, &stop2) {
+                eprintln!("simulator stopped: {v:?}");
                 *failure2.lock().unwrap() = Some(format!("{v:?}"));
             }
         });
@@ -115,10 +116,8 @@ pub fn meter(i: usize) -> String {
 
 /// A configuration for the daemon with one coordinator per sim link.
 pub fn config(dir: &Path, links: &[PathBuf], extra: &str) -> Config {
-    let mut text = format!(
-        "gateway_id = \"gw-test\"\ndata_dir = \"{}\"\n",
-        dir.join("data").display()
-    );
+    let mut text =
+        format!("gateway_id = \"gw-test\"\ndata_dir = \"{}\"\n", dir.join("data").display());
     for (i, l) in links.iter().enumerate() {
         text.push_str(&format!(
             "[[coordinator]]\nport = \"{}\"\nesi_id = \"{}\"\nmeter_number = \"{}\"\n",
@@ -172,7 +171,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -204,9 +206,12 @@ pub async fn provision_and_pair(gw: &Gateway, sim: &SimRun, i: usize, esi: usize
     let r = gw.provision(&tdsp(), p).await.unwrap();
     assert_eq!(r.state, "pending");
     sim.control(&format!("device {} rejoin", i + 1));
-    wait_event(&mut rx, 60, "device paired", |e| {
-        matches!(e, Event::Device(d) if d.eui64 == eui && d.state == "paired")
-    })
+    wait_event(
+        &mut rx,
+        60,
+        "device paired",
+        |e| matches!(e, Event::Device(d) if d.eui64 == eui && d.state == "paired"),
+    )
     .await;
 }
 
