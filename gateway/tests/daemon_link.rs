@@ -2,7 +2,14 @@
 //! flight, a coordinator reset, and a daemon crash/restart with work in flight. Nothing accepted
 //! is lost: every delivery ends in a final state with a reason.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::many_single_char_names,
+    clippy::float_cmp,
+    clippy::format_push_string
+)]
 
 mod common;
 

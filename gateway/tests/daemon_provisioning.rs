@@ -1,7 +1,14 @@
 //! Provisioning through the daemon against the ESI simulator on a pty: pending → paired, full
 //! slot table, wrong install codes, de-provisioning rules, bulk CSV.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::many_single_char_names,
+    clippy::float_cmp,
+    clippy::format_push_string
+)]
 
 mod common;
 

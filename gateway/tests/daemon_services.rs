@@ -1,7 +1,14 @@
 //! Messages, confirmations, DR events and opt-outs, prices, meter reads, power and switch
 //! changes: the daemon against the ESI simulator on ptys.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::many_single_char_names,
+    clippy::float_cmp,
+    clippy::format_push_string
+)]
 
 mod common;
 

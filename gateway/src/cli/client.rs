@@ -23,7 +23,7 @@ impl Client {
         Ok(Self { reader: BufReader::new(s), writer, next_id: 1 })
     }
 
-    fn send(&mut self, action: &str, params: Value) -> Result<(), String> {
+    fn send(&mut self, action: &str, params: &Value) -> Result<(), String> {
         let id = self.next_id;
         self.next_id += 1;
         let mut line = json!({"id": id, "action": action, "params": params}).to_string();
@@ -41,17 +41,18 @@ impl Client {
     }
 
     /// One request, one answer.
-    pub fn call(&mut self, action: &str, params: Value) -> Result<Value, String> {
+    pub fn call(&mut self, action: &str, params: &Value) -> Result<Value, String> {
         self.send(action, params)?;
         self.read()?.ok_or_else(|| "the daemon closed the connection".to_owned())
     }
 
     /// Subscribes to events and hands each line to `f` until the daemon hangs up.
     pub fn watch(&mut self, mut f: impl FnMut(&str)) -> Result<(), String> {
-        self.send("events/subscribe", Value::Null)?;
+        self.send("events/subscribe", &Value::Null)?;
         let first = self.read()?.ok_or("the daemon closed the connection")?;
-        if first["status"] != "ok" {
-            return Err(first["error"]["message"].as_str().unwrap_or("refused").to_owned());
+        if first.get("status").and_then(Value::as_str) != Some("ok") {
+            let msg = first.pointer("/error/message").and_then(Value::as_str);
+            return Err(msg.unwrap_or("refused").to_owned());
         }
         while let Some(v) = self.read()? {
             f(&v.to_string());

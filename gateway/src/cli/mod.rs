@@ -21,6 +21,7 @@ pub struct Cli {
     pub command: Top,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Top {
     /// Run the daemon.
@@ -176,7 +177,7 @@ pub fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string()),
         },
-        Top::Ctl(args) => ctl(args),
+        Top::Ctl(args) => ctl(&args),
     }
 }
 
@@ -262,11 +263,11 @@ fn request(cmd: &CtlCmd) -> Result<(String, Value), String> {
             let mut p = json!({"esi_ids": esi_ids, "text": text, "confirmation_required": confirm,
                                "priority": priority, "importance": importance,
                                "duration_minutes": duration_minutes, "start_time": start_time});
-            if let Some(g) = group {
-                p["group"] = json!(g);
+            if let (Some(g), Some(obj)) = (group, p.as_object_mut()) {
+                obj.insert("group".into(), json!(g));
             }
-            if !devices.is_empty() {
-                p["devices"] = json!(devices);
+            if let (false, Some(obj)) = (devices.is_empty(), p.as_object_mut()) {
+                obj.insert("devices".into(), json!(devices));
             }
             ("message/send".into(), p)
         }
@@ -290,8 +291,8 @@ fn request(cmd: &CtlCmd) -> Result<(String, Value), String> {
     })
 }
 
-fn ctl(args: CtlArgs) -> ExitCode {
-    let socket = match socket_path(&args) {
+fn ctl(args: &CtlArgs) -> ExitCode {
+    let socket = match socket_path(args) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
@@ -309,40 +310,45 @@ fn ctl(args: CtlArgs) -> ExitCode {
             Err(e) => fail(&e),
         };
     }
-    let resp = match conn.call(&action, params) {
+    let resp = match conn.call(&action, &params) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
     print_response(&args.command, &resp)
 }
 
+/// The value at a JSON pointer, `null` when absent.
+fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+    v.pointer(pointer).unwrap_or(&Value::Null)
+}
+
 /// Prints an answer; bulk results one line per CSV line with a summary. Exit status 1 on any
 /// error.
 fn print_response(cmd: &CtlCmd, resp: &Value) -> ExitCode {
-    if resp["status"] != "ok" {
-        let code = resp["error"]["code"].as_str().unwrap_or("ERROR");
-        let msg = resp["error"]["message"].as_str().unwrap_or("");
+    if at(resp, "/status") != "ok" {
+        let code = at(resp, "/error/code").as_str().unwrap_or("ERROR");
+        let msg = at(resp, "/error/message").as_str().unwrap_or("");
         eprintln!("error {code}: {msg}");
         return ExitCode::FAILURE;
     }
-    let data = &resp["data"];
+    let data = at(resp, "/data");
     if matches!(cmd, CtlCmd::BulkProvision { .. } | CtlCmd::BulkDeprovision { .. }) {
         let lines = data.as_array().cloned().unwrap_or_default();
         let mut failed = 0;
         for l in &lines {
-            let n = l["line"].as_u64().unwrap_or(0);
-            let eui = l["eui64"].as_str().unwrap_or("-");
-            if l["status"] == "ok" {
-                let d = &l["data"];
-                let extra = match (d["slot"].as_u64(), d["slots_free"].as_u64()) {
+            let n = at(l, "/line").as_u64().unwrap_or(0);
+            let eui = at(l, "/eui64").as_str().unwrap_or("-");
+            if at(l, "/status") == "ok" {
+                let d = at(l, "/data");
+                let extra = match (at(d, "/slot").as_u64(), at(d, "/slots_free").as_u64()) {
                     (Some(s), Some(f)) => format!(" slot {s} ({f} free)"),
-                    _ => d["state"].as_str().map(|s| format!(" {s}")).unwrap_or_default(),
+                    _ => at(d, "/state").as_str().map(|s| format!(" {s}")).unwrap_or_default(),
                 };
                 println!("line {n}: ok {eui}{extra}");
             } else {
                 failed += 1;
-                let code = l["error"]["code"].as_str().unwrap_or("ERROR");
-                let msg = l["error"]["message"].as_str().unwrap_or("");
+                let code = at(l, "/error/code").as_str().unwrap_or("ERROR");
+                let msg = at(l, "/error/message").as_str().unwrap_or("");
                 println!("line {n}: error {eui} {code}: {msg}");
             }
         }

@@ -68,7 +68,7 @@ impl InFlightBatch {
     }
 
     /// The coordinator's `Result` for the whole request.
-    pub fn on_result(&mut self, r: &RequestResult) -> Vec<Resolved> {
+    pub fn on_result(&mut self, r: RequestResult) -> Vec<Resolved> {
         let kind = self.batch.kind;
         if r.code == ResultCode::SUCCESS {
             let count = match r.detail {
@@ -220,7 +220,7 @@ mod tests {
     #[test]
     fn per_device_outcomes() {
         let mut b = batch(RequestKind::Message, 3, false);
-        assert!(b.on_result(&result(ResultCode::SUCCESS, 3)).is_empty());
+        assert!(b.on_result(result(ResultCode::SUCCESS, 3)).is_empty());
         let r = b.on_delivery(&dr(0x101, DeliveryOutcome::ApsAcked));
         assert_eq!(r, vec![Resolved::new(DeliveryId(1), Outcome::Delivered, None)]);
         let r = b.on_delivery(&dr(0x102, DeliveryOutcome::Timeout { retries: 3 }));
@@ -235,7 +235,7 @@ mod tests {
     #[test]
     fn missing_results_fail_after_the_announced_count() {
         let mut b = batch(RequestKind::Message, 2, false);
-        b.on_result(&result(ResultCode::SUCCESS, 1));
+        b.on_result(result(ResultCode::SUCCESS, 1));
         let r = b.on_delivery(&dr(0x999, DeliveryOutcome::ApsAcked));
         assert_eq!(r.len(), 2);
         assert!(r.iter().all(|r| r.outcome == Outcome::Failed { retryable: true }));
@@ -246,7 +246,7 @@ mod tests {
     fn result_codes() {
         let one = |kind, code, resend| {
             let mut b = batch(kind, 1, resend);
-            b.on_result(&result(code, 0)).remove(0)
+            b.on_result(result(code, 0)).remove(0)
         };
         let msg = RequestKind::Message;
         assert_eq!(one(msg, ResultCode::BUSY, false).outcome, Outcome::Requeue);
@@ -265,14 +265,14 @@ mod tests {
         let dup = one(RequestKind::DrlcEvent, ResultCode::INVALID_FIELD, true);
         assert!(dup.reason.unwrap().contains("already holds"));
         let mut two = batch(msg, 2, false);
-        let r = two.on_result(&result(ResultCode::UNKNOWN_DEVICE, 0));
+        let r = two.on_result(result(ResultCode::UNKNOWN_DEVICE, 0));
         assert!(r.iter().all(|r| r.outcome == Outcome::Failed { retryable: true }));
         let mut drb = batch(RequestKind::DrlcEvent, 1, false);
-        drb.on_result(&result(ResultCode::SUCCESS, 1));
+        drb.on_result(result(ResultCode::SUCCESS, 1));
         let r = drb.on_delivery(&dr(0x101, DeliveryOutcome::Timeout { retries: 2 }));
         assert_eq!(r[0].outcome, Outcome::Failed { retryable: false });
         let mut m = batch(msg, 4, false);
-        m.on_result(&result(ResultCode::SUCCESS, 4));
+        m.on_result(result(ResultCode::SUCCESS, 4));
         let outcomes: Vec<Outcome> = [
             DeliveryOutcome::ApsFailed { status: 0xE9, retries: 3 },
             DeliveryOutcome::NotPaired,

@@ -122,10 +122,10 @@ impl CoordHandle {
     }
 
     /// Queues a batch; gives it back when the supervisor's queue is full or gone.
-    pub(crate) fn try_deliver(&self, batch: Batch) -> Result<(), Batch> {
+    pub(crate) fn try_deliver(&self, batch: Batch) -> Result<(), Box<Batch>> {
         self.tx.try_send(CoordCmd::Deliver(batch)).map_err(|e| match e.into_inner() {
-            CoordCmd::Deliver(b) => b,
-            CoordCmd::Query { .. } => unreachable_batch(),
+            CoordCmd::Deliver(b) => Box::new(b),
+            CoordCmd::Query { .. } => Box::new(unreachable_batch()),
         })
     }
 }

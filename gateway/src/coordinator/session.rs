@@ -45,7 +45,9 @@ impl Internal {
     }
 }
 
-/// A request sent (or about to be) and waiting for its answer.
+/// A request sent (or about to be) and waiting for its answer. A few dozen exist at a time,
+/// so the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(super) enum Pending {
     Batch {
@@ -287,7 +289,7 @@ impl Supervisor {
             Report::MeterReading(m) => match m.request_id {
                 Some(rid) => self.data_report(rid, Report::MeterReading(m)).await,
                 None => {
-                    crate::polling::unsolicited_reading(&self.esi, &m, &self.health, &self.events)
+                    crate::polling::unsolicited_reading(&self.esi, &m, &self.health, &self.events);
                 }
             },
             Report::PowerSwitchStatus(p) => {
@@ -351,7 +353,7 @@ impl Supervisor {
         };
         match p {
             Pending::Batch { mut batch, deadline } => {
-                let out = batch.on_result(&r);
+                let out = batch.on_result(r);
                 if out.iter().any(|x| x.reason.as_deref().is_some_and(|m| m.contains("re-read"))) {
                     self.internal(Internal::ListDevices { resync: false }, Command::ListDevices);
                 }

@@ -356,7 +356,7 @@ impl Dispatcher {
         let batch = Batch { request_id: info.request.id, kind, members: sent, command, resend };
         let handed = match self.coords.get(esi) {
             Some(h) => h.try_deliver(batch),
-            None => Err(batch),
+            None => Err(Box::new(batch)),
         };
         if let Err(batch) = handed {
             for (i, _) in batch.members {
@@ -397,7 +397,7 @@ impl Dispatcher {
             Ok(()) => {}
             // Confirmed (or cancelled) meanwhile: the store keeps the later state.
             Err(e @ StoreError::InvalidTransition { .. }) => {
-                debug!(delivery = id.0, error = %e, "outcome superseded")
+                debug!(delivery = id.0, error = %e, "outcome superseded");
             }
             Err(e) => warn!(delivery = id.0, error = %e, "cannot record outcome"),
         }

@@ -28,6 +28,8 @@ fn code_name(c: ResultCode) -> String {
 impl Gateway {
     /// `device/provision`: checks ESIID and meter number (BR-080), the install code's CRC,
     /// derives the link key, reserves a slot on the ESI and records the device `pending`.
+    // One validation step after the other, in the order the errors are documented.
+    #[allow(clippy::too_many_lines)]
     pub async fn provision(&self, caller: &Caller, p: Provision) -> Result<Provisioned, ApiError> {
         let span = info_span!("device/provision", corr = %caller.corr(), party = %caller.party.0, esi = %p.esi_id.trim(), eui64 = %p.eui64.trim());
         async move {
@@ -269,16 +271,12 @@ impl Gateway {
             let jw = row.get("join_window_minutes");
             let join_window_minutes = if jw.is_empty() {
                 None
+            } else if let Ok(m) = jw.parse() {
+                Some(m)
             } else {
-                match jw.parse() {
-                    Ok(m) => Some(m),
-                    Err(_) => {
-                        let e =
-                            ApiError::bad_request("join_window_minutes: a whole number of minutes");
-                        out.push(line_error(row.line, Some(row.get("eui64")), e));
-                        continue;
-                    }
-                }
+                let e = ApiError::bad_request("join_window_minutes: a whole number of minutes");
+                out.push(line_error(row.line, Some(row.get("eui64")), e));
+                continue;
             };
             let p = Provision {
                 esi_id: row.get("esi_id").into(),

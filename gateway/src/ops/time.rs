@@ -20,6 +20,7 @@ pub fn from_utc_time(utc: u32) -> Timestamp {
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+#[allow(clippy::many_single_char_names)]
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -31,6 +32,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// Civil date of days since 1970-01-01.
+#[allow(clippy::many_single_char_names)]
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -45,6 +47,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// RFC 3339 in UTC with a `Z`, whole seconds unless there are milliseconds.
+#[allow(clippy::many_single_char_names)]
 pub fn format_rfc3339(t: Timestamp) -> String {
     let secs = (t.0 / 1000) as i64;
     let ms = t.0 % 1000;
@@ -72,6 +75,7 @@ fn digits(s: &str, field: &str) -> Result<u32, ApiError> {
     s.parse().map_err(|_| bad_time(field))
 }
 
+#[allow(clippy::many_single_char_names)]
 /// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`, `t`/space accepted as separator).
 /// `field` names the request field in the error.
 pub fn parse_rfc3339(text: &str, field: &str) -> Result<Timestamp, ApiError> {

@@ -82,6 +82,8 @@ pub fn parse_reading(m: &MeterReading, received: Timestamp) -> ReadingSnapshot {
 }
 
 /// kWh with three decimals as a JSON number.
+// Exact below 2⁵³ Wh (9 × 10¹² kWh): more than any meter register holds.
+#[allow(clippy::cast_precision_loss)]
 pub fn kwh(milli: i64) -> f64 {
     milli as f64 / 1000.0
 }

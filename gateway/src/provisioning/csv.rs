@@ -32,7 +32,6 @@ pub fn split_line(line: &str) -> Result<Vec<String>, String> {
                 cur.push('"');
             }
             (true, '"') => quoted = false,
-            (true, c) => cur.push(c),
             (false, '"') if cur.trim().is_empty() && !was_quoted => {
                 cur.clear();
                 quoted = true;
@@ -42,7 +41,7 @@ pub fn split_line(line: &str) -> Result<Vec<String>, String> {
                 out.push(std::mem::take(&mut cur));
                 was_quoted = false;
             }
-            (false, c) => cur.push(c),
+            (_, c) => cur.push(c),
         }
     }
     if quoted {
@@ -52,9 +51,12 @@ pub fn split_line(line: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// A data line, or its line number and why it could not be read.
+pub type RowResult = Result<Row, (usize, String)>;
+
 /// Parses a file: the header's columns must include `required`. Returns the rows, or per-line
 /// errors for lines that do not split (they are reported, never skipped silently).
-pub fn parse(text: &str, required: &[&str]) -> Result<Vec<Result<Row, (usize, String)>>, String> {
+pub fn parse(text: &str, required: &[&str]) -> Result<Vec<RowResult>, String> {
     let mut lines = text
         .lines()
         .enumerate()

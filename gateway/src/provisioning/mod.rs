@@ -43,7 +43,11 @@ mod tests {
         // se10.md §8.1 / toolchain.md: code + CRC C3B5 → key 66B6900981E1EE3CA4206B6B861C02BB.
         let eui = Eui64(0x000B_57FF_FE12_3456);
         let key = link_key_for("83FED3407A939723A5C639B26916D505C3B5", eui).unwrap();
-        let hex: String = key.expose().iter().map(|b| format!("{b:02X}")).collect();
+        let hex: String = key.expose().iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write;
+            let _ = write!(s, "{b:02X}");
+            s
+        });
         assert_eq!(hex, "66B6900981E1EE3CA4206B6B861C02BB");
         // Without the CRC it is computed; a QR label with the same EUI-64 is accepted.
         assert_eq!(link_key_for("83FED3407A939723A5C639B26916D505", eui).unwrap(), key);

@@ -2,7 +2,16 @@
 //! HAN devices) in real time on ptys, and the gateway daemon in-process opening those ptys
 //! through symlinks, exactly as it would open `/dev/ttyACM0`.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::format_push_string,
+    clippy::format_collect,
+    clippy::match_same_arms,
+    clippy::match_wildcard_for_single_variants
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -155,7 +164,7 @@ pub async fn wait_event(
             Ok(Ok(_)) => {}
             Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
             Ok(Err(e)) => panic!("event channel closed while waiting for {what}: {e}"),
-            Err(_) => panic!("timed out after {secs}s waiting for {what}"),
+            Err(e) => panic!("timed out ({e}) after {secs}s waiting for {what}"),
         }
     }
 }
