@@ -280,3 +280,39 @@ fn rebuild_from_store_restores_queue() {
     assert_eq!(s.len(), 3);
     assert_eq!(drain(&mut s, 0), vec![2, 3, 1]);
 }
+
+#[test]
+fn take_with_groups_companions_of_one_esi() {
+    let cfg = SchedulerConfig {
+        rate: None,
+        max_in_flight: 1,
+        reserved_for_high: 0,
+        ..Default::default()
+    };
+    let mut s = Scheduler::new(cfg);
+    let (a, b) = (esi(1), esi(2));
+    s.insert(q(1, &a, Priority::Low, 500), Timestamp(0));
+    s.insert(q(2, &a, Priority::Low, 500), Timestamp(0));
+    s.insert(q(3, &b, Priority::Low, 500), Timestamp(0));
+    let mut deferred = q(4, &a, Priority::Low, 500);
+    deferred.not_before = Timestamp(100);
+    s.insert(deferred, Timestamp(0));
+    let first = s.next_ready(Timestamp(0), all).unwrap();
+    assert_eq!(first.id, DeliveryId(1));
+    // The in-flight limit (1) does not stop a companion; another ESI's or a deferred one is
+    // not taken, nor one already in flight.
+    assert_eq!(s.take_with(DeliveryId(2), &a, Timestamp(0)).map(|d| d.id), Some(DeliveryId(2)));
+    assert!(s.take_with(DeliveryId(3), &a, Timestamp(0)).is_none());
+    assert!(s.take_with(DeliveryId(4), &a, Timestamp(0)).is_none());
+    assert!(s.take_with(DeliveryId(1), &a, Timestamp(0)).is_none());
+    assert_eq!(s.esi_in_flight(&a), 2);
+    let mut rng = SplitMix64(1);
+    for id in [1, 2] {
+        assert_eq!(
+            s.on_result(DeliveryId(id), Outcome::Delivered, Timestamp(1), &mut rng),
+            Ok(Resolution::Done)
+        );
+    }
+    assert_eq!(s.esi_in_flight(&a), 0);
+    assert_eq!(drain(&mut s, 200), vec![3, 4]);
+}
