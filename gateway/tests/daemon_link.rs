@@ -214,3 +214,40 @@ async fn daemon_restart_with_work_in_flight_loses_nothing() {
     sim.check();
     d.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_unplug_ends_the_session_and_requeues_work_in_flight() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = SimRun::start(dir.path(), SimConfig::new(34, 1, 1));
+    // The coordinator's heartbeat comes every 10 s: the watchdog must be longer than that.
+    let d = start(config_with_heartbeat(dir.path(), &sim.links, "11s", "")).await;
+    let gw = d.gateway().clone();
+    wait_online(&gw).await;
+    provision_and_pair(&gw, &sim, 0, 0).await;
+    let mut rx = gw.subscribe();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            gw.send_message(&tdsp(), message(&format!("notice {i}"), "medium"))
+                .await
+                .unwrap()
+                .request_id,
+        );
+    }
+    sim.control("unplug for 14s");
+    wait_link(&gw, |l| l != LinkStatus::Online, "link down").await;
+    ids.push(gw.send_message(&tdsp(), message("while away", "high")).await.unwrap().request_id);
+    wait_event(
+        &mut rx,
+        40,
+        "online again",
+        |e| matches!(e, Event::Coordinator(c) if c.state == "online"),
+    )
+    .await;
+    // Away longer than the watchdog: a new session was needed.
+    assert!(gw.health().all()[0].sessions >= 2);
+    check_outcomes(&all_final(&gw, &ids, 60).await);
+    sim.check();
+    d.shutdown().await;
+}

@@ -125,6 +125,16 @@ pub fn meter(i: usize) -> String {
 
 /// A configuration for the daemon with one coordinator per sim link.
 pub fn config(dir: &Path, links: &[PathBuf], extra: &str) -> Config {
+    config_with_heartbeat(dir, links, "30s", extra)
+}
+
+/// [`config`] with another `link.heartbeat_timeout` (how long a lost port keeps its session).
+pub fn config_with_heartbeat(
+    dir: &Path,
+    links: &[PathBuf],
+    heartbeat: &str,
+    extra: &str,
+) -> Config {
     let mut text =
         format!("gateway_id = \"gw-test\"\ndata_dir = \"{}\"\n", dir.join("data").display());
     for (i, l) in links.iter().enumerate() {
@@ -135,12 +145,12 @@ pub fn config(dir: &Path, links: &[PathBuf], extra: &str) -> Config {
             meter(i)
         ));
     }
-    text.push_str(
+    text.push_str(&format!(
         "[polling]\nstatus_interval = \"2s\"\nstale_after = \"10s\"\n\
-         [link]\nreconnect_min = \"100ms\"\nreconnect_max = \"1s\"\nheartbeat_timeout = \"30s\"\n\
+         [link]\nreconnect_min = \"100ms\"\nreconnect_max = \"1s\"\nheartbeat_timeout = \"{heartbeat}\"\n\
          result_timeout = \"30s\"\nquery_timeout = \"10s\"\n\
          [scheduler]\nretry_base = \"500ms\"\nretry_max = \"2s\"\n",
-    );
+    ));
     text.push_str(extra);
     text.push_str(&format!("[ctl]\nsocket = \"{}\"\n", dir.join("ctl.sock").display()));
     Config::parse(&text).unwrap()
