@@ -1,7 +1,7 @@
 //! The `gateway` binary: `ctl` against a running daemon (bulk provisioning from CSV with
 //! per-line results, devices, status, read, send-message), `config check` and `audit verify`.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, clippy::too_many_lines)]
 
 mod common;
 
@@ -74,6 +74,27 @@ async fn ctl_talks_to_the_running_daemon() {
     assert!(out.contains("1 ok, 2 failed"), "{out}");
     assert!(!out.contains(&sim.install_code(1)), "no install code in output");
 
+    // The install code from standard input, so it is not in the process list.
+    let (sock, eui1, code1, esi0, m0) =
+        (socket.clone(), sim.eui(1), sim.install_code(1), esi_id(0), meter(0));
+    let o = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .args(["ctl", "--socket", &sock, "provision", "--esi-id", &esi0, "--meter-number", &m0])
+            .args(["--eui64", &eui1, "--install-code", "-", "--label", "Thermostat"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{code1}").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["state"], "pending");
     sim.control("device 1 rejoin");
     let o = gateway_async(vec![
         "ctl".into(),
@@ -86,8 +107,11 @@ async fn ctl_talks_to_the_running_daemon() {
     .await;
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["provisioned"], 1);
-    assert_eq!(v["devices"][0]["label"], "Kitchen display");
+    assert_eq!(v["provisioned"], 2);
+    let mut labels: Vec<&str> =
+        v["devices"].as_array().unwrap().iter().map(|d| d["label"].as_str().unwrap()).collect();
+    labels.sort_unstable();
+    assert_eq!(labels, vec!["Kitchen display", "Thermostat"]);
 
     let o = gateway_async(vec![
         "ctl".into(),

@@ -25,8 +25,8 @@ use crate::ops::{Caller, Gateway};
 /// Longest request line (a bulk CSV travels in one line).
 const MAX_LINE: usize = 4 << 20;
 
-/// One request line.
-#[derive(Debug, Deserialize)]
+/// One request line. No `Debug`: `params` may hold an install code.
+#[derive(Deserialize)]
 struct CtlRequest {
     #[serde(default)]
     id: Value,

@@ -212,7 +212,21 @@ impl Dispatcher {
     async fn announce(&self, id: DeliveryId) {
         let store = self.store.clone();
         match blocking(move || store.delivery(id)).await {
-            Ok(Some(d)) => self.events.delivery(&d),
+            Ok(Some(d)) => {
+                if d.state.is_final() {
+                    info!(request = d.request_id.0, delivery = d.id.0, esi = %d.esi_id, eui64 = %d.eui64,
+                        state = d.state.as_str(), retries = d.retries, error = d.last_error.as_deref().unwrap_or(""),
+                        "delivery outcome");
+                } else {
+                    debug!(
+                        request = d.request_id.0,
+                        delivery = d.id.0,
+                        state = d.state.as_str(),
+                        "delivery state"
+                    );
+                }
+                self.events.delivery(&d);
+            }
             Ok(None) => {}
             Err(e) => warn!(delivery = id.0, error = %e, "cannot read delivery"),
         }
