@@ -164,6 +164,14 @@ async fn ctl_talks_to_the_running_daemon() {
     sim.check();
     d.shutdown().await;
 
+    // Every ctl request was audited, hash-chained, without the install codes.
+    let log = dir.path().join("data").join("audit.log");
+    let o = gateway(&["audit", "verify", log.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let content = std::fs::read_to_string(&log).unwrap();
+    assert!(content.contains("device/provision_bulk") && content.contains("TEXT_TOO_LONG"));
+    assert!(!content.contains(&sim.install_code(0)) && !content.contains(&sim.install_code(1)));
+
     // Nobody listening: a clear message, not a panic.
     let o = gateway(&["ctl", "--socket", &socket, "devices", "--esi-id", "1"]);
     assert!(

@@ -144,8 +144,13 @@ impl Daemon {
         );
         tasks.push(tokio::spawn(d.run()));
         let gateway = Gateway::new(config.clone(), store.clone(), dtx, handles, health, events);
+        let audit_path = config.audit_path();
+        let audit =
+            crate::audit::AuditLog::open(&audit_path, crate::audit::SyncPolicy::EveryAppend)
+                .map_err(|e| DaemonError::Io(format!("audit log {}: {e}", audit_path.display())))?;
+        let audit = Arc::new(std::sync::Mutex::new(audit));
         let listener = ctl::bind(&config.ctl.socket)?;
-        tasks.push(tokio::spawn(ctl::serve(listener, gateway.clone(), shutdown_rx)));
+        tasks.push(tokio::spawn(ctl::serve(listener, gateway.clone(), audit, shutdown_rx)));
         info!(gateway_id = %config.gateway_id, coordinators = config.coordinators.len(), "daemon started");
         Ok(Self { gateway, shutdown, tasks, store: Some(store) })
     }
