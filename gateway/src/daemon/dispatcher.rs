@@ -29,6 +29,8 @@ use crate::store::{CancelOutcome, Store, StoreError};
 pub(crate) const INBOX: usize = 1024;
 /// How long an ESI that answered `BUSY` is left alone.
 const COOL_DOWN: Duration = Duration::from_secs(1);
+/// How long an ESI whose supervisor handed a batch back unsent is left alone.
+const REQUEUE_PAUSE: Duration = Duration::from_millis(250);
 /// Requests whose recipients are kept in memory for grouping.
 const REQUEST_CACHE: usize = 256;
 
@@ -186,8 +188,15 @@ impl Dispatcher {
             }
             DispatchMsg::Resolved(esi, list) => {
                 for r in list {
-                    if r.cool_down {
-                        self.cool.insert(esi.clone(), Instant::now() + COOL_DOWN);
+                    // Handed back unsent: leave the ESI alone briefly, so a supervisor that is
+                    // not ready yet (its readiness message still on its way) is not hammered.
+                    let pause = if r.cool_down {
+                        Some(COOL_DOWN)
+                    } else {
+                        (r.outcome == Outcome::Requeue).then_some(REQUEUE_PAUSE)
+                    };
+                    if let Some(p) = pause {
+                        self.cool.insert(esi.clone(), Instant::now() + p);
                     }
                     self.on_resolved(r).await;
                 }
