@@ -7,37 +7,49 @@
 use crate::error::{Error, ErrorKind, Result};
 
 /// A forward-only reader that returns [`ErrorKind::Truncated`] instead of panicking.
+///
+/// The reads are `#[inline(always)]`: each is a compare, a branch to an out-of-line (cold) error
+/// constructor, and a load. Inlined into a parser, consecutive reads from a run whose length was
+/// checked once ([`Reader::fixed`]) lose their checks altogether; left to the inliner's
+/// heuristics they are often kept out of line because of their error paths.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
+#[allow(clippy::inline_always)] // see the type's documentation
 impl<'a> Reader<'a> {
+    #[inline(always)]
     pub const fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
     /// Current offset from the start of the buffer.
+    #[inline(always)]
     pub const fn pos(&self) -> usize {
         self.pos
     }
 
     /// Bytes not yet consumed.
+    #[inline(always)]
     pub fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
     /// The unread rest of the buffer, without consuming it.
+    #[inline(always)]
     pub fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or(&[])
     }
 
     /// Consumes and returns everything left.
+    #[inline(always)]
     pub fn take_rest(&mut self) -> &'a [u8] {
         let rest = self.rest();
         self.pos = self.buf.len();
@@ -45,24 +57,32 @@ impl<'a> Reader<'a> {
     }
 
     /// A truncation error at the current position.
+    #[inline(always)]
     pub fn truncated(&self, needed: usize, field: &'static str) -> Error {
-        Error::new(ErrorKind::Truncated { needed: needed - self.remaining() }, self.pos, field)
+        truncated(self.pos, self.remaining(), needed, field)
     }
 
     /// An error of `kind` at the current position.
+    #[inline(always)]
     pub fn error(&self, kind: ErrorKind, field: &'static str) -> Error {
-        Error::new(kind, self.pos, field)
+        error(kind, self.pos, field)
     }
 
     /// Consumes exactly `n` bytes.
+    #[inline(always)]
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or_else(|| self.error(ErrorKind::BadLength, field))?;
-        let out = self.buf.get(self.pos..end).ok_or_else(|| self.truncated(n, field))?;
-        self.pos = end;
-        Ok(out)
+        let pos = self.pos;
+        match pos.checked_add(n).and_then(|end| self.buf.get(pos..end)) {
+            Some(out) => {
+                self.pos = pos + n;
+                Ok(out)
+            }
+            None => Err(bytes_error(pos, self.remaining(), n, field)),
+        }
     }
 
     /// Consumes exactly `N` bytes into an array.
+    #[inline(always)]
     pub fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N]> {
         let b = self.bytes(N, field)?;
         let mut out = [0u8; N];
@@ -71,43 +91,57 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned little-endian integer of `n` ≤ 8 bytes (covers 24/40/48/56-bit ZCL types).
+    #[inline(always)]
     pub fn uint_n(&mut self, n: usize, field: &'static str) -> Result<u64> {
         debug_assert!(n <= 8);
         let b = self.bytes(n.min(8), field)?;
-        Ok(b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+        let mut le = [0u8; 8];
+        if let Some(low) = le.get_mut(..b.len()) {
+            low.copy_from_slice(b);
+        }
+        Ok(u64::from_le_bytes(le))
     }
 
     /// A signed little-endian integer of `n` ≤ 8 bytes, sign-extended from its top bit.
+    #[inline(always)]
     pub fn int_n(&mut self, n: usize, field: &'static str) -> Result<i64> {
         let raw = self.uint_n(n, field)?;
         Ok(sign_extend(raw, n))
     }
 
+    #[inline(always)]
     pub fn u8(&mut self, field: &'static str) -> Result<u8> {
         let [b] = self.array::<1>(field)?;
         Ok(b)
     }
+    #[inline(always)]
     pub fn u16(&mut self, field: &'static str) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array(field)?))
     }
+    #[inline(always)]
     pub fn u32(&mut self, field: &'static str) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array(field)?))
     }
+    #[inline(always)]
     pub fn u64(&mut self, field: &'static str) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array(field)?))
     }
+    #[inline(always)]
     pub fn i8(&mut self, field: &'static str) -> Result<i8> {
         Ok(i8::from_le_bytes(self.array(field)?))
     }
+    #[inline(always)]
     pub fn i16(&mut self, field: &'static str) -> Result<i16> {
         Ok(i16::from_le_bytes(self.array(field)?))
     }
+    #[inline(always)]
     pub fn i32(&mut self, field: &'static str) -> Result<i32> {
         Ok(i32::from_le_bytes(self.array(field)?))
     }
 
     /// A ZCL octet/character string: one length byte, then that many bytes (ZCL §2.5.2.15).
     /// Length 0xFF is the "invalid" string and carries no bytes.
+    #[inline(always)]
     pub fn short_string(&mut self, field: &'static str) -> Result<crate::zcl::ZclStr<'a>> {
         let len = self.u8(field)?;
         if len == 0xFF {
@@ -117,6 +151,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A ZCL long octet/character string: two length bytes (LE), 0xFFFF = invalid.
+    #[inline(always)]
     pub fn long_string(&mut self, field: &'static str) -> Result<crate::zcl::ZclStr<'a>> {
         let len = self.u16(field)?;
         if len == 0xFFFF {
@@ -127,12 +162,41 @@ impl<'a> Reader<'a> {
 
     /// Optional trailing field: `None` when the payload ended before it (SE 1.0 receivers accept
     /// shorter payloads from older peers; se10.md §10 "trailing-field tolerance").
+    #[inline(always)]
     pub fn optional<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<Option<T>> {
         if self.is_empty() {
             Ok(None)
         } else {
             read(self).map(Some)
         }
+    }
+}
+
+// The error constructors take plain values, never `&Reader`: a reader whose address escapes
+// into a call stays in memory, and the compiler then no longer folds the position arithmetic of
+// consecutive reads (nor drops their checks after a `Reader::fixed` length check).
+
+/// A truncation error: `needed` bytes wanted at `pos`, `remaining` available.
+#[cold]
+#[inline(never)]
+fn truncated(pos: usize, remaining: usize, needed: usize, field: &'static str) -> Error {
+    Error::new(ErrorKind::Truncated { needed: needed - remaining }, pos, field)
+}
+
+#[cold]
+#[inline(never)]
+fn error(kind: ErrorKind, pos: usize, field: &'static str) -> Error {
+    Error::new(kind, pos, field)
+}
+
+/// Why [`Reader::bytes`] failed: the length overflows, or the buffer is too short.
+#[cold]
+#[inline(never)]
+fn bytes_error(pos: usize, remaining: usize, n: usize, field: &'static str) -> Error {
+    if pos.checked_add(n).is_none() {
+        error(ErrorKind::BadLength, pos, field)
+    } else {
+        truncated(pos, remaining, n, field)
     }
 }
 
@@ -143,6 +207,115 @@ pub const fn sign_extend(raw: u64, n: usize) -> i64 {
     }
     let shift = 64 - 8 * n as u32;
     ((raw << shift) as i64) >> shift
+}
+
+/// The cursor of decode fast paths: like [`Reader`], but a read that does not fit returns
+/// `None`, with no offset or field name.
+///
+/// A parser with a fast path reads a well-formed payload with `Fast`, and on `None` parses it
+/// again with a [`Reader`], whose error says which field is missing and where. Because nothing
+/// here builds an error, the reads compile to a compare and a load; and after [`Fast::run`] has
+/// split off a run of constant length, reads from the run compile to plain loads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fast<'a> {
+    rest: &'a [u8],
+}
+
+#[allow(clippy::inline_always)] // every method is a compare and a load; see `Reader`
+impl<'a> Fast<'a> {
+    #[inline(always)]
+    pub(crate) const fn new(buf: &'a [u8]) -> Self {
+        Self { rest: buf }
+    }
+
+    #[inline(always)]
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// The unread rest of the buffer.
+    #[inline(always)]
+    pub(crate) const fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// Splits off the next `N` bytes as a cursor of their own, whose reads need no checks.
+    #[inline(always)]
+    pub(crate) fn run<const N: usize>(&mut self) -> Option<Fast<'a>> {
+        let (run, rest) = self.rest.split_first_chunk::<N>()?;
+        self.rest = rest;
+        Some(Fast { rest: run })
+    }
+
+    #[inline(always)]
+    pub(crate) fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.rest.split_first_chunk::<N>()?;
+        self.rest = rest;
+        Some(*head)
+    }
+
+    #[inline(always)]
+    pub(crate) fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.rest.split_at_checked(n)?;
+        self.rest = rest;
+        Some(head)
+    }
+
+    #[inline(always)]
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        let (&b, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(b)
+    }
+    #[inline(always)]
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+    #[inline(always)]
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+    #[inline(always)]
+    pub(crate) fn i8(&mut self) -> Option<i8> {
+        self.array().map(i8::from_le_bytes)
+    }
+    #[inline(always)]
+    pub(crate) fn i16(&mut self) -> Option<i16> {
+        self.array().map(i16::from_le_bytes)
+    }
+
+    /// A ZCL string with a one-byte length, as [`Reader::short_string`].
+    #[inline(always)]
+    pub(crate) fn short_string(&mut self) -> Option<crate::zcl::ZclStr<'a>> {
+        match self.u8()? {
+            0xFF => Some(crate::zcl::ZclStr::INVALID),
+            len => self.bytes(usize::from(len)).map(crate::zcl::ZclStr::new),
+        }
+    }
+
+    /// A ZCL string with a two-byte length, as [`Reader::long_string`].
+    #[inline(always)]
+    pub(crate) fn long_string(&mut self) -> Option<crate::zcl::ZclStr<'a>> {
+        match self.u16()? {
+            0xFFFF => Some(crate::zcl::ZclStr::INVALID),
+            len => self.bytes(usize::from(len)).map(crate::zcl::ZclStr::new),
+        }
+    }
+
+    /// An optional trailing field, as [`Reader::optional`]: `Some(None)` at the end of the
+    /// payload, `None` when the field is cut short.
+    #[inline(always)]
+    #[allow(clippy::option_option)] // outer: the fast path failed; inner: the field is absent
+    pub(crate) fn optional<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if self.is_empty() {
+            Some(None)
+        } else {
+            read(self).map(Some)
+        }
+    }
 }
 
 /// A forward-only writer that returns [`ErrorKind::BufferTooSmall`] instead of panicking.
