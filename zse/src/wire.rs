@@ -8,48 +8,46 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// A forward-only reader that returns [`ErrorKind::Truncated`] instead of panicking.
 ///
-/// The reads are `#[inline(always)]`: each is a compare, a branch to an out-of-line (cold) error
-/// constructor, and a load. Inlined into a parser, consecutive reads from a run whose length was
-/// checked once ([`Reader::fixed`]) lose their checks altogether; left to the inliner's
-/// heuristics they are often kept out of line because of their error paths.
+/// Each read is a compare, a load, and a branch to an out-of-line (cold) error constructor.
+/// Decode fast paths use the crate's `Fast` cursor instead, which builds no errors at all, and
+/// come back to a `Reader` only to report what is wrong with a payload.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
-#[allow(clippy::inline_always)] // see the type's documentation
 impl<'a> Reader<'a> {
-    #[inline(always)]
+    #[inline]
     pub const fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
     /// Current offset from the start of the buffer.
-    #[inline(always)]
+    #[inline]
     pub const fn pos(&self) -> usize {
         self.pos
     }
 
     /// Bytes not yet consumed.
-    #[inline(always)]
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
-    #[inline(always)]
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
     /// The unread rest of the buffer, without consuming it.
-    #[inline(always)]
+    #[inline]
     pub fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or(&[])
     }
 
     /// Consumes and returns everything left.
-    #[inline(always)]
+    #[inline]
     pub fn take_rest(&mut self) -> &'a [u8] {
         let rest = self.rest();
         self.pos = self.buf.len();
@@ -57,19 +55,19 @@ impl<'a> Reader<'a> {
     }
 
     /// A truncation error at the current position.
-    #[inline(always)]
+    #[inline]
     pub fn truncated(&self, needed: usize, field: &'static str) -> Error {
         truncated(self.pos, self.remaining(), needed, field)
     }
 
     /// An error of `kind` at the current position.
-    #[inline(always)]
+    #[inline]
     pub fn error(&self, kind: ErrorKind, field: &'static str) -> Error {
         error(kind, self.pos, field)
     }
 
     /// Consumes exactly `n` bytes.
-    #[inline(always)]
+    #[inline]
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8]> {
         let pos = self.pos;
         match pos.checked_add(n).and_then(|end| self.buf.get(pos..end)) {
@@ -82,7 +80,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes exactly `N` bytes into an array.
-    #[inline(always)]
+    #[inline]
     pub fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N]> {
         let b = self.bytes(N, field)?;
         let mut out = [0u8; N];
@@ -91,7 +89,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned little-endian integer of `n` ≤ 8 bytes (covers 24/40/48/56-bit ZCL types).
-    #[inline(always)]
+    #[inline]
     pub fn uint_n(&mut self, n: usize, field: &'static str) -> Result<u64> {
         debug_assert!(n <= 8);
         let b = self.bytes(n.min(8), field)?;
@@ -103,45 +101,45 @@ impl<'a> Reader<'a> {
     }
 
     /// A signed little-endian integer of `n` ≤ 8 bytes, sign-extended from its top bit.
-    #[inline(always)]
+    #[inline]
     pub fn int_n(&mut self, n: usize, field: &'static str) -> Result<i64> {
         let raw = self.uint_n(n, field)?;
         Ok(sign_extend(raw, n))
     }
 
-    #[inline(always)]
+    #[inline]
     pub fn u8(&mut self, field: &'static str) -> Result<u8> {
         let [b] = self.array::<1>(field)?;
         Ok(b)
     }
-    #[inline(always)]
+    #[inline]
     pub fn u16(&mut self, field: &'static str) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array(field)?))
     }
-    #[inline(always)]
+    #[inline]
     pub fn u32(&mut self, field: &'static str) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array(field)?))
     }
-    #[inline(always)]
+    #[inline]
     pub fn u64(&mut self, field: &'static str) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array(field)?))
     }
-    #[inline(always)]
+    #[inline]
     pub fn i8(&mut self, field: &'static str) -> Result<i8> {
         Ok(i8::from_le_bytes(self.array(field)?))
     }
-    #[inline(always)]
+    #[inline]
     pub fn i16(&mut self, field: &'static str) -> Result<i16> {
         Ok(i16::from_le_bytes(self.array(field)?))
     }
-    #[inline(always)]
+    #[inline]
     pub fn i32(&mut self, field: &'static str) -> Result<i32> {
         Ok(i32::from_le_bytes(self.array(field)?))
     }
 
     /// A ZCL octet/character string: one length byte, then that many bytes (ZCL §2.5.2.15).
     /// Length 0xFF is the "invalid" string and carries no bytes.
-    #[inline(always)]
+    #[inline]
     pub fn short_string(&mut self, field: &'static str) -> Result<crate::zcl::ZclStr<'a>> {
         let len = self.u8(field)?;
         if len == 0xFF {
@@ -151,7 +149,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A ZCL long octet/character string: two length bytes (LE), 0xFFFF = invalid.
-    #[inline(always)]
+    #[inline]
     pub fn long_string(&mut self, field: &'static str) -> Result<crate::zcl::ZclStr<'a>> {
         let len = self.u16(field)?;
         if len == 0xFFFF {
@@ -162,7 +160,7 @@ impl<'a> Reader<'a> {
 
     /// Optional trailing field: `None` when the payload ended before it (SE 1.0 receivers accept
     /// shorter payloads from older peers; se10.md §10 "trailing-field tolerance").
-    #[inline(always)]
+    #[inline]
     pub fn optional<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<Option<T>> {
         if self.is_empty() {
             Ok(None)
@@ -174,7 +172,8 @@ impl<'a> Reader<'a> {
 
 // The error constructors take plain values, never `&Reader`: a reader whose address escapes
 // into a call stays in memory, and the compiler then no longer folds the position arithmetic of
-// consecutive reads (nor drops their checks after a `Reader::fixed` length check).
+// consecutive reads (`fixed_struct!` relies on that fold to drop the per-field checks after its
+// one length check).
 
 /// A truncation error: `needed` bytes wanted at `pos`, `remaining` available.
 #[cold]
@@ -221,71 +220,70 @@ pub(crate) struct Fast<'a> {
     rest: &'a [u8],
 }
 
-#[allow(clippy::inline_always)] // every method is a compare and a load; see `Reader`
 impl<'a> Fast<'a> {
-    #[inline(always)]
+    #[inline]
     pub(crate) const fn new(buf: &'a [u8]) -> Self {
         Self { rest: buf }
     }
 
-    #[inline(always)]
+    #[inline]
     pub(crate) const fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
 
     /// The unread rest of the buffer.
-    #[inline(always)]
+    #[inline]
     pub(crate) const fn rest(&self) -> &'a [u8] {
         self.rest
     }
 
     /// Splits off the next `N` bytes as a cursor of their own, whose reads need no checks.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn run<const N: usize>(&mut self) -> Option<Fast<'a>> {
         let (run, rest) = self.rest.split_first_chunk::<N>()?;
         self.rest = rest;
         Some(Fast { rest: run })
     }
 
-    #[inline(always)]
+    #[inline]
     pub(crate) fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
         let (head, rest) = self.rest.split_first_chunk::<N>()?;
         self.rest = rest;
         Some(*head)
     }
 
-    #[inline(always)]
+    #[inline]
     pub(crate) fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, rest) = self.rest.split_at_checked(n)?;
         self.rest = rest;
         Some(head)
     }
 
-    #[inline(always)]
+    #[inline]
     pub(crate) fn u8(&mut self) -> Option<u8> {
         let (&b, rest) = self.rest.split_first()?;
         self.rest = rest;
         Some(b)
     }
-    #[inline(always)]
+    #[inline]
     pub(crate) fn u16(&mut self) -> Option<u16> {
         self.array().map(u16::from_le_bytes)
     }
-    #[inline(always)]
+    #[inline]
     pub(crate) fn u32(&mut self) -> Option<u32> {
         self.array().map(u32::from_le_bytes)
     }
-    #[inline(always)]
+    #[inline]
     pub(crate) fn i8(&mut self) -> Option<i8> {
         self.array().map(i8::from_le_bytes)
     }
-    #[inline(always)]
+    #[inline]
     pub(crate) fn i16(&mut self) -> Option<i16> {
         self.array().map(i16::from_le_bytes)
     }
 
     /// A ZCL string with a one-byte length, as [`Reader::short_string`].
-    #[inline(always)]
+    #[inline]
     pub(crate) fn short_string(&mut self) -> Option<crate::zcl::ZclStr<'a>> {
         match self.u8()? {
             0xFF => Some(crate::zcl::ZclStr::INVALID),
@@ -294,7 +292,7 @@ impl<'a> Fast<'a> {
     }
 
     /// A ZCL string with a two-byte length, as [`Reader::long_string`].
-    #[inline(always)]
+    #[inline]
     pub(crate) fn long_string(&mut self) -> Option<crate::zcl::ZclStr<'a>> {
         match self.u16()? {
             0xFFFF => Some(crate::zcl::ZclStr::INVALID),
@@ -304,7 +302,7 @@ impl<'a> Fast<'a> {
 
     /// An optional trailing field, as [`Reader::optional`]: `Some(None)` at the end of the
     /// payload, `None` when the field is cut short.
-    #[inline(always)]
+    #[inline]
     #[allow(clippy::option_option)] // outer: the fast path failed; inner: the field is absent
     pub(crate) fn optional<T>(
         &mut self,

@@ -49,8 +49,8 @@ impl<'a> Record<'a> for ReadAttributeStatusRecord<'a> {
     #[inline]
     fn skip(rest: &mut &'a [u8]) -> Option<()> {
         let mut f = Fast::new(rest);
-        let [_, _, status] = f.array()?;
-        if status == Status::SUCCESS.0 {
+        f.u16()?;
+        if f.u8()? == Status::SUCCESS.0 {
             skip_typed_value(&mut f)?;
         }
         *rest = f.rest();

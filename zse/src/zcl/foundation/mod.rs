@@ -240,18 +240,22 @@ pub(crate) fn skip_typed_value(f: &mut Fast<'_>) -> Option<()> {
         None => match ty.0 {
             0x41 | 0x42 => f.short_string().map(drop),
             0x43 | 0x44 => f.long_string().map(drop),
-            _ => skip_value_slow(ty, f),
+            _ => {
+                *f = Fast::new(skip_value_slow(ty, f.rest())?);
+                Some(())
+            }
         },
     }
 }
 
 /// Collections, structures and unknown types: [`Value::read`] (unknown types fail there too).
+/// Returns the bytes after the value. (Takes and returns plain slices so that the caller's
+/// cursor stays in registers.)
 #[inline(never)]
-fn skip_value_slow(ty: DataType, f: &mut Fast<'_>) -> Option<()> {
-    let mut r = Reader::new(f.rest());
+fn skip_value_slow(ty: DataType, rest: &[u8]) -> Option<&[u8]> {
+    let mut r = Reader::new(rest);
     Value::read(ty, &mut r).ok()?;
-    *f = Fast::new(r.rest());
-    Some(())
+    Some(r.rest())
 }
 
 /// Encoded length of a `[data_type, value]` pair.
