@@ -8,9 +8,12 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// A forward-only reader that returns [`ErrorKind::Truncated`] instead of panicking.
 ///
-/// Each read is a compare, a load, and a branch to an out-of-line (cold) error constructor.
-/// Decode fast paths use the crate's `Fast` cursor instead, which builds no errors at all, and
-/// come back to a `Reader` only to report what is wrong with a payload.
+/// The reads are `#[inline]` and build their error in place: a reader whose address escapes into
+/// an out-of-line call (as `ok_or_else(|| self.truncated(..))` did) stays in memory, and the
+/// compiler then no longer folds the position arithmetic of consecutive reads, which
+/// `fixed_struct!` relies on to drop the per-field checks after its one length check. Decode fast
+/// paths of variable layouts use the crate's `Fast` cursor instead, which builds no errors at
+/// all, and come back to a `Reader` only to report what is wrong with a payload.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -57,13 +60,13 @@ impl<'a> Reader<'a> {
     /// A truncation error at the current position.
     #[inline]
     pub fn truncated(&self, needed: usize, field: &'static str) -> Error {
-        truncated(self.pos, self.remaining(), needed, field)
+        Error::new(ErrorKind::Truncated { needed: needed - self.remaining() }, self.pos, field)
     }
 
     /// An error of `kind` at the current position.
     #[inline]
     pub fn error(&self, kind: ErrorKind, field: &'static str) -> Error {
-        error(kind, self.pos, field)
+        Error::new(kind, self.pos, field)
     }
 
     /// Consumes exactly `n` bytes.
@@ -75,7 +78,15 @@ impl<'a> Reader<'a> {
                 self.pos = pos + n;
                 Ok(out)
             }
-            None => Err(bytes_error(pos, self.remaining(), n, field)),
+            None => Err(Error::new(
+                if pos.checked_add(n).is_none() {
+                    ErrorKind::BadLength
+                } else {
+                    ErrorKind::Truncated { needed: n - self.remaining() }
+                },
+                pos,
+                field,
+            )),
         }
     }
 
@@ -167,35 +178,6 @@ impl<'a> Reader<'a> {
         } else {
             read(self).map(Some)
         }
-    }
-}
-
-// The error constructors take plain values, never `&Reader`: a reader whose address escapes
-// into a call stays in memory, and the compiler then no longer folds the position arithmetic of
-// consecutive reads (`fixed_struct!` relies on that fold to drop the per-field checks after its
-// one length check).
-
-/// A truncation error: `needed` bytes wanted at `pos`, `remaining` available.
-#[cold]
-#[inline(never)]
-fn truncated(pos: usize, remaining: usize, needed: usize, field: &'static str) -> Error {
-    Error::new(ErrorKind::Truncated { needed: needed - remaining }, pos, field)
-}
-
-#[cold]
-#[inline(never)]
-fn error(kind: ErrorKind, pos: usize, field: &'static str) -> Error {
-    Error::new(kind, pos, field)
-}
-
-/// Why [`Reader::bytes`] failed: the length overflows, or the buffer is too short.
-#[cold]
-#[inline(never)]
-fn bytes_error(pos: usize, remaining: usize, n: usize, field: &'static str) -> Error {
-    if pos.checked_add(n).is_none() {
-        error(ErrorKind::BadLength, pos, field)
-    } else {
-        truncated(pos, remaining, n, field)
     }
 }
 
