@@ -329,3 +329,35 @@ pub async fn handle(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::types::Provision;
+
+    #[test]
+    fn params_errors_never_quote_values() {
+        let e = params::<Provision>(json!({"esi_id": "1", "meter_number": "M", "eui64": "x",
+                                           "install_code": 83_123_456_789_u64}))
+        .unwrap_err();
+        assert!(!e.message.contains("83123456789"), "{e}");
+        let e = params::<Provision>(json!({"esi_id": "1"})).unwrap_err();
+        assert!(e.message.contains("missing field"), "{e}");
+    }
+
+    #[test]
+    fn audit_entries_keep_bulk_files_out() {
+        let caller = Caller::new("field", crate::grants::Role::Tdsp);
+        let e = audit_entry(&caller, "device/provision_bulk", &json!({"csv": "a,b\n1,2\n"}));
+        assert_eq!(e.detail, Some(json!({"csv_lines": 2})));
+        let e = audit_entry(
+            &caller,
+            "device/deprovision",
+            &json!({"esi_id": "E", "eui64": "000d6f0000000001", "reason": "move_out"}),
+        );
+        assert_eq!(
+            (e.esi_id.as_deref(), e.eui64.map(|x| x.0), e.reason.as_deref()),
+            (Some("E"), Some(0x000d_6f00_0000_0001), Some("move_out"))
+        );
+    }
+}
