@@ -31,7 +31,11 @@
     clippy::cast_possible_truncation,
     clippy::too_many_lines,
     clippy::print_stdout,
-    clippy::print_stderr
+    clippy::print_stderr,
+    clippy::format_push_string,
+    clippy::format_collect,
+    clippy::match_wildcard_for_single_variants,
+    clippy::collapsible_match
 )]
 
 use std::collections::{BTreeMap, HashSet};
@@ -502,7 +506,7 @@ async fn pair(gw: &Gateway, sim: &SimThread, i: usize) {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Ok(Event::Device(e))) if e.eui64 == eui && e.state == "paired" => return,
             Ok(_) => {}
-            Err(_) => panic!("display {} did not pair", i + 1),
+            Err(e) => panic!("display {} did not pair: {e}", i + 1),
         }
     }
 }
@@ -578,7 +582,7 @@ async fn gateway_run(o: &Opts, dir: &Path, sim: &SimThread) -> Pending {
                 panic!("event stream lagged by {n}: results unknown")
             }
             Ok(Err(e)) => panic!("event stream closed: {e}"),
-            Err(_) => panic!("timed out: {} delivered, {failed} failed", done.len()),
+            Err(e) => panic!("{e}: {} delivered, {failed} failed", done.len()),
         }
     }
     let after = sim.snapshot();
