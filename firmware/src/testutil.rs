@@ -1,8 +1,8 @@
 //! Fixtures shared by the ESI core tests (`esi::tests`) and the coordinator tests
 //! (`coordinator::tests`).
 
-use crate::esi::{MeterStatus, Metrology};
-use zse::zcl::Eui64;
+use crate::esi::{ApsIndication, ApsSecurity, MeterStatus, Metrology};
+use zse::zcl::{ClusterId, Eui64};
 
 /// 2026-01-01 00:00:00 UTC in ZigBee time.
 pub const T0: u32 = 820_454_400;
@@ -29,5 +29,32 @@ impl Metrology for FakeMeter {
     }
     fn status(&mut self) -> Option<MeterStatus> {
         self.status
+    }
+}
+
+/// The short address the tests give device `eui`.
+pub fn short_of(eui: Eui64) -> u16 {
+    (eui.0 & 0xFFFF) as u16 | 0x1000
+}
+
+/// An SE frame `zcl` from `eui` (endpoint 9 to endpoint 1, LQI 200), as the radio indicates it.
+pub fn indication(
+    eui: Eui64,
+    cluster: ClusterId,
+    security: ApsSecurity,
+    broadcast: bool,
+    zcl: &[u8],
+) -> ApsIndication<'_> {
+    ApsIndication {
+        src_short: short_of(eui),
+        src_eui64: Some(eui),
+        src_endpoint: 9,
+        dst_endpoint: 1,
+        cluster,
+        profile: zse::zcl::SE_PROFILE_ID,
+        security,
+        broadcast,
+        lqi: Some(200),
+        payload: zcl,
     }
 }

@@ -17,7 +17,7 @@ use std::vec::Vec;
 use zse::cluster::ClusterCommand;
 use zse::zcl::{ClusterId, Frame};
 
-pub use crate::testutil::{FakeMeter, IHD, KEY, PCT, T0};
+pub use crate::testutil::{indication, short_of, FakeMeter, IHD, KEY, PCT, T0};
 pub const ESI: Eui64 = Eui64(0x000D_6F00_0ABC_DEF0);
 
 pub type TestCoordinator = Coordinator<16, 8, 5, FakeMeter>;
@@ -215,18 +215,7 @@ impl Rig {
     }
 
     pub fn rx_with(&mut self, eui: Eui64, cluster: ClusterId, security: ApsSecurity, zcl: &[u8]) {
-        let ind = ApsIndication {
-            src_short: short_of(eui),
-            src_eui64: Some(eui),
-            src_endpoint: 9,
-            dst_endpoint: 1,
-            cluster,
-            profile: zse::zcl::SE_PROFILE_ID,
-            security,
-            broadcast: false,
-            lqi: Some(200),
-            payload: zcl,
-        };
+        let ind = indication(eui, cluster, security, false, zcl);
         self.coord.handle_aps_indication(self.now, ind);
         self.settle();
     }
@@ -279,10 +268,6 @@ impl Rig {
             })
             .collect()
     }
-}
-
-pub fn short_of(eui: Eui64) -> u16 {
-    (eui.0 & 0xFFFF) as u16 | 0x1000
 }
 
 /// A cluster-specific client→server frame built by zse.

@@ -22,7 +22,7 @@ use zse::zcl::{
     TypedValue, UtcTime, Value,
 };
 
-pub use crate::testutil::{FakeMeter, IHD, KEY, PCT, T0};
+pub use crate::testutil::{indication, short_of, FakeMeter, IHD, KEY, PCT, T0};
 
 pub type TestEsi = Esi<16, 8, 5, FakeMeter>;
 
@@ -119,18 +119,7 @@ impl Harness {
         broadcast: bool,
         zcl: &[u8],
     ) -> Vec<Action> {
-        let ind = ApsIndication {
-            src_short: short_of(eui),
-            src_eui64: Some(eui),
-            src_endpoint: 9,
-            dst_endpoint: 1,
-            cluster,
-            profile: zse::zcl::SE_PROFILE_ID,
-            security,
-            broadcast,
-            lqi: Some(200),
-            payload: zcl,
-        };
+        let ind = indication(eui, cluster, security, broadcast, zcl);
         self.esi.handle_aps_indication(self.now, ind);
         self.drain()
     }
@@ -157,10 +146,6 @@ impl Harness {
         }
         self.drain()
     }
-}
-
-pub fn short_of(eui: Eui64) -> u16 {
-    (eui.0 & 0xFFFF) as u16 | 0x1000
 }
 
 /// The single CommandResult in `actions`, if any.
