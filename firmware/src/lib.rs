@@ -11,3 +11,5 @@ extern crate std;
 pub mod coordinator;
 pub mod esi;
 pub mod host_link;
+#[cfg(test)]
+mod testutil;

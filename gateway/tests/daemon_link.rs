@@ -76,12 +76,7 @@ async fn wait_link(gw: &Gateway, want: impl Fn(LinkStatus) -> bool, what: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unplug_and_replug_mid_queue_loses_nothing() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
-    let sim = SimRun::start(dir.path(), SimConfig::new(31, 1, 1));
-    let d = start(config(dir.path(), &sim.links, "")).await;
-    let gw = d.gateway().clone();
-    wait_online(&gw).await;
+    let (_dir, sim, d, gw) = online(SimConfig::new(31, 1, 1)).await;
     provision_and_pair(&gw, &sim, 0, 0).await;
     let mut rx = gw.subscribe();
 
@@ -137,12 +132,7 @@ async fn unplug_and_replug_mid_queue_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinator_reset_resyncs_and_work_continues() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
-    let sim = SimRun::start(dir.path(), SimConfig::new(32, 1, 1));
-    let d = start(config(dir.path(), &sim.links, "")).await;
-    let gw = d.gateway().clone();
-    wait_online(&gw).await;
+    let (_dir, sim, d, gw) = online(SimConfig::new(32, 1, 1)).await;
     provision_and_pair(&gw, &sim, 0, 0).await;
     let mut rx = gw.subscribe();
     let first = gw.send_message(&tdsp(), message("before reset", "high")).await.unwrap().request_id;
@@ -224,13 +214,11 @@ async fn daemon_restart_with_work_in_flight_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_unplug_ends_the_session_and_requeues_work_in_flight() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
-    let sim = SimRun::start(dir.path(), SimConfig::new(34, 1, 1));
     // The coordinator's heartbeat comes every 10 s: the watchdog must be longer than that.
-    let d = start(config_with_heartbeat(dir.path(), &sim.links, "11s", "")).await;
-    let gw = d.gateway().clone();
-    wait_online(&gw).await;
+    let (_dir, sim, d, gw) = online_with(SimConfig::new(34, 1, 1), |dir, links| {
+        config_with_heartbeat(dir, links, "11s", "")
+    })
+    .await;
     provision_and_pair(&gw, &sim, 0, 0).await;
     let mut rx = gw.subscribe();
     let mut ids = Vec::new();

@@ -21,12 +21,7 @@ use gateway::ops::{Caller, Event};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provisioning_to_paired_and_device_list() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
-    let sim = SimRun::start(dir.path(), SimConfig::new(11, 1, 2));
-    let d = start(config(dir.path(), &sim.links, "")).await;
-    let gw = d.gateway().clone();
-    wait_online(&gw).await;
+    let (_dir, sim, d, gw) = online(SimConfig::new(11, 1, 2)).await;
     let mut rx = gw.subscribe();
     let t0 = std::time::Instant::now();
     provision_and_pair(&gw, &sim, 0, 0).await;
@@ -67,12 +62,7 @@ async fn provisioning_to_paired_and_device_list() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_typed_errors() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
-    let sim = SimRun::start(dir.path(), SimConfig::new(12, 1, 1));
-    let d = start(config(dir.path(), &sim.links, "")).await;
-    let gw = d.gateway().clone();
-    wait_online(&gw).await;
+    let (_dir, sim, d, gw) = online(SimConfig::new(12, 1, 1)).await;
     let good = Provision {
         esi_id: esi_id(0),
         meter_number: meter(0),
@@ -163,14 +153,9 @@ async fn bad_input_is_refused_with_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slots_full_names_capacity_and_occupants_and_bulk_reports_per_line() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
     let mut cfg = SimConfig::new(13, 1, 0);
     cfg.slots = 5;
-    let sim = SimRun::start(dir.path(), cfg);
-    let d = start(config(dir.path(), &sim.links, "")).await;
-    let gw = d.gateway().clone();
-    wait_online(&gw).await;
+    let (_dir, sim, d, gw) = online(cfg).await;
     // Seven devices from a CSV: five fit, one has a bad code, one finds the table full.
     let code = "83FED3407A939723A5C639B26916D505C3B5";
     let mut csv = String::from("# field sheet\nesi_id,meter_number,eui64,install_code,label\n");

@@ -36,13 +36,8 @@ async fn final_states(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn message_to_a_group_with_per_recipient_outcomes_and_confirmation() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
     // dev0 IHD (esi 0), dev1 PCT (esi 1), dev2 LCS (esi 0), dev3 IHD (esi 1).
-    let sim = SimRun::start(dir.path(), SimConfig::new(21, 2, 4));
-    let d = start(config(dir.path(), &sim.links, "")).await;
-    let gw = d.gateway().clone();
-    wait_online(&gw).await;
+    let (_dir, sim, d, gw) = online(SimConfig::new(21, 2, 4)).await;
     provision_and_pair(&gw, &sim, 0, 0).await;
     provision_and_pair(&gw, &sim, 3, 1).await;
     // dev2 is provisioned but never joins: undeliverable.
@@ -148,13 +143,8 @@ async fn message_to_a_group_with_per_recipient_outcomes_and_confirmation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dr_event_opt_out_price_meter_power_and_switch() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
     // dev0 IHD, dev1 PCT, dev2 LCS on one ESI.
-    let sim = SimRun::start(dir.path(), SimConfig::new(22, 1, 3));
-    let d = start(config(dir.path(), &sim.links, "")).await;
-    let gw = d.gateway().clone();
-    wait_online(&gw).await;
+    let (_dir, sim, d, gw) = online(SimConfig::new(22, 1, 3)).await;
     for i in 0..3 {
         provision_and_pair(&gw, &sim, i, 0).await;
     }

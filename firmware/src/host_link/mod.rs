@@ -26,7 +26,7 @@ mod sim_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 pub use endpoint::{
     FailReason, LinkConfig, LinkCounters, LinkEndpoint, LinkError, LinkEvent, LinkState,

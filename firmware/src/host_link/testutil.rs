@@ -131,6 +131,31 @@ impl Pair {
     }
 }
 
+/// The PublishPrice fixture: rate "PEAK", price 1234 (two trailing digits, tier 1) in currency
+/// 840 starting now until changed, no price ratio, generation price or alternate cost, to all
+/// devices.
+pub fn publish_price(provider_id: u32, issuer_event_id: u32) -> PublishPrice {
+    PublishPrice {
+        provider_id,
+        rate_label: RateLabelExt::of("PEAK"),
+        issuer_event_id,
+        unit_of_measure: 0,
+        currency: 840,
+        price_trailing_digit_and_price_tier: 0x21,
+        number_of_price_tiers_and_register_tier: 0x31,
+        start_time: 0,
+        duration_in_minutes: 0xFFFF,
+        price: 1234,
+        price_ratio: 0xFF,
+        generation_price: 0xFFFF_FFFF,
+        generation_price_ratio: 0xFF,
+        alternate_cost_delivered: 0xFFFF_FFFF,
+        alternate_cost_unit: 0xFF,
+        alternate_cost_trailing_digit: 0,
+        targets: Targets::All,
+    }
+}
+
 /// A request of every kind, with a link key in `AddDevice`.
 pub fn sample_requests() -> Vec<Request> {
     let devices = Targets::Devices(heapless::Vec::from_slice(&[Eui64(1), Eui64(2)]).unwrap());
@@ -142,25 +167,7 @@ pub fn sample_requests() -> Vec<Request> {
         }),
         Command::RemoveDevice(RemoveDevice { eui64: Eui64(3), reason: RemoveReason::MOVE_OUT }),
         Command::ListDevices,
-        Command::PublishPrice(PublishPrice {
-            provider_id: 1,
-            rate_label: RateLabelExt::of("PEAK"),
-            issuer_event_id: 99,
-            unit_of_measure: 0,
-            currency: 840,
-            price_trailing_digit_and_price_tier: 0x21,
-            number_of_price_tiers_and_register_tier: 0x31,
-            start_time: 0,
-            duration_in_minutes: 0xFFFF,
-            price: 1234,
-            price_ratio: 0xFF,
-            generation_price: 0xFFFF_FFFF,
-            generation_price_ratio: 0xFF,
-            alternate_cost_delivered: 0xFFFF_FFFF,
-            alternate_cost_unit: 0xFF,
-            alternate_cost_trailing_digit: 0,
-            targets: Targets::All,
-        }),
+        Command::PublishPrice(publish_price(1, 99)),
         Command::DisplayMessage(DisplayMessage {
             message_id: 7,
             message_control: 0x88,

@@ -253,3 +253,23 @@ pub async fn provision_and_pair(gw: &Gateway, sim: &SimRun, i: usize, esi: usize
 pub async fn start(cfg: Config) -> Daemon {
     Daemon::start(cfg).await.unwrap()
 }
+
+/// A test's usual start: tracing, a temp dir, the simulator on `sim_cfg` in it, and the daemon on
+/// `gw_config(dir, links)` with every ESI online. Keep the temp dir alive for the whole test.
+pub async fn online_with(
+    sim_cfg: SimConfig,
+    gw_config: impl FnOnce(&Path, &[PathBuf]) -> Config,
+) -> (tempfile::TempDir, SimRun, Daemon, Gateway) {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = SimRun::start(dir.path(), sim_cfg);
+    let d = start(gw_config(dir.path(), &sim.links)).await;
+    let gw = d.gateway().clone();
+    wait_online(&gw).await;
+    (dir, sim, d, gw)
+}
+
+/// [`online_with`] the default daemon configuration ([`config`] with nothing extra).
+pub async fn online(sim_cfg: SimConfig) -> (tempfile::TempDir, SimRun, Daemon, Gateway) {
+    online_with(sim_cfg, |dir, links| config(dir, links, "")).await
+}

@@ -7,6 +7,7 @@
 //! which has its own stub NWK header) are refused. Security and extended-header flags follow
 //! from the `Option` fields.
 
+use super::layer::{view_common, Layer, LayerHeader};
 use super::AuxHeader;
 use crate::error::{Error, ErrorKind, Result};
 use crate::field::{Field, Repr};
@@ -359,7 +360,7 @@ impl ApsHeader {
 
 impl Repr<'_> for ApsHeader {
     fn parse(payload: &[u8]) -> Result<Self> {
-        Self::read(&mut Reader::new(payload))
+        Self::parse_header(payload)
     }
 
     fn buffer_len(&self) -> usize {
@@ -373,40 +374,26 @@ impl Repr<'_> for ApsHeader {
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf);
-        self.write(&mut w)?;
-        Ok(w.pos())
+        self.emit_header(buf)
+    }
+}
+
+impl LayerHeader<'_> for ApsHeader {
+    const FRAME_NAME: &'static str = "ApsFrame";
+    const PAYLOAD_FIELD: &'static str = "aps.payload";
+
+    fn read_header(r: &mut Reader<'_>) -> Result<Self> {
+        ApsHeader::read(r)
+    }
+
+    fn write_header(&self, w: &mut Writer<'_>) -> Result<()> {
+        ApsHeader::write(self, w)
     }
 }
 
 /// An APS frame: header and borrowed payload (the ZCL frame for SE data frames; ciphertext and
 /// MIC under APS security; the command id and fields for APS commands; empty for acks).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct ApsFrame<'a> {
-    pub header: ApsHeader,
-    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serialize_payload"))]
-    pub payload: &'a [u8],
-}
-
-impl<'a> Repr<'a> for ApsFrame<'a> {
-    fn parse(frame: &'a [u8]) -> Result<Self> {
-        let mut r = Reader::new(frame);
-        let header = ApsHeader::read(&mut r)?;
-        Ok(Self { header, payload: r.take_rest() })
-    }
-
-    fn buffer_len(&self) -> usize {
-        self.header.buffer_len() + self.payload.len()
-    }
-
-    fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf);
-        self.header.write(&mut w)?;
-        w.bytes(self.payload, "aps.payload")?;
-        Ok(w.pos())
-    }
-}
+pub type ApsFrame<'a> = Layer<'a, ApsHeader>;
 
 /// Zero-copy view of an APS frame; `new_checked` validates the whole header once.
 #[derive(Debug, Clone, Copy)]
@@ -415,19 +402,7 @@ pub struct ApsFrameView<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> ApsFrameView<T> {
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        ApsHeader::parse(buffer.as_ref())?;
-        Ok(Self { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn at<F: Field>(&self, offset: usize) -> F {
-        let bytes = self.buffer.as_ref().get(offset..).unwrap_or(&[]);
-        F::read(&mut Reader::new(bytes), "aps").unwrap_or(F::ZERO)
-    }
+    view_common!(ApsHeader, "aps");
 
     pub fn frame_control(&self) -> u8 {
         self.at(0)

@@ -8,6 +8,7 @@
 //! 230 (no FCS) and radios append it in hardware; [`fcs`], [`append_fcs`] and [`strip_fcs`]
 //! compute and check it when needed.
 
+use super::layer::{view_common, Layer, LayerHeader};
 use super::{PanId, ShortAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::field::{Field, Repr};
@@ -314,7 +315,7 @@ impl MacHeader {
 
 impl Repr<'_> for MacHeader {
     fn parse(payload: &[u8]) -> Result<Self> {
-        Self::read(&mut Reader::new(payload))
+        Self::parse_header(payload)
     }
 
     fn buffer_len(&self) -> usize {
@@ -324,39 +325,25 @@ impl Repr<'_> for MacHeader {
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf);
-        self.write(&mut w)?;
-        Ok(w.pos())
+        self.emit_header(buf)
+    }
+}
+
+impl LayerHeader<'_> for MacHeader {
+    const FRAME_NAME: &'static str = "MacFrame";
+    const PAYLOAD_FIELD: &'static str = "mac.payload";
+
+    fn read_header(r: &mut Reader<'_>) -> Result<Self> {
+        MacHeader::read(r)
+    }
+
+    fn write_header(&self, w: &mut Writer<'_>) -> Result<()> {
+        MacHeader::write(self, w)
     }
 }
 
 /// A MAC frame without its FCS: header and borrowed payload (the NWK frame, for data frames).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct MacFrame<'a> {
-    pub header: MacHeader,
-    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serialize_payload"))]
-    pub payload: &'a [u8],
-}
-
-impl<'a> Repr<'a> for MacFrame<'a> {
-    fn parse(frame: &'a [u8]) -> Result<Self> {
-        let mut r = Reader::new(frame);
-        let header = MacHeader::read(&mut r)?;
-        Ok(Self { header, payload: r.take_rest() })
-    }
-
-    fn buffer_len(&self) -> usize {
-        self.header.buffer_len() + self.payload.len()
-    }
-
-    fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf);
-        self.header.write(&mut w)?;
-        w.bytes(self.payload, "mac.payload")?;
-        Ok(w.pos())
-    }
-}
+pub type MacFrame<'a> = Layer<'a, MacHeader>;
 
 /// Zero-copy view of a MAC frame (without FCS). `new_checked` validates the frame control
 /// field and the header length once; accessors then read exactly their bytes.
@@ -366,19 +353,7 @@ pub struct MacFrameView<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> MacFrameView<T> {
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        MacHeader::parse(buffer.as_ref())?;
-        Ok(Self { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn at<F: Field>(&self, offset: usize) -> F {
-        let bytes = self.buffer.as_ref().get(offset..).unwrap_or(&[]);
-        F::read(&mut Reader::new(bytes), "mac").unwrap_or(F::ZERO)
-    }
+    view_common!(MacHeader, "mac");
 
     fn layout(&self) -> Layout {
         Layout::of(self.frame_control())

@@ -18,6 +18,7 @@
 //! re-emits to the same bytes.
 
 pub mod aps;
+mod layer;
 pub mod mac;
 pub mod nwk;
 mod se;
@@ -25,6 +26,7 @@ pub mod secure;
 
 /// The auxiliary security header is [`crate::security::aux_header`]'s, shared by both layers.
 pub use crate::security::aux_header::{AuxHeader, KeyIdentifier, SecurityControl};
+pub use layer::{Layer, LayerHeader};
 pub use se::{
     build_se_frame, build_secured_se_frame, parse_se_frame, parse_secured_se_frame, FrameKeys,
     NwkKey, NwkSecurity, SeFrame, SeFrameBuilder,

@@ -6,6 +6,7 @@
 //! Green Power, a different frame format, and version 1 (ZigBee 2004) lacks the optional fields.
 //! Inter-PAN frames (frame type 3, a stub header of frame control only) are not handled here.
 
+use super::layer::{view_common, Layer, LayerHeader};
 use super::{AuxHeader, ShortAddr};
 use crate::error::{Error, ErrorKind, Result};
 use crate::field::{newtype, Field, Repr};
@@ -266,7 +267,7 @@ impl<'a> NwkHeader<'a> {
 
 impl<'a> Repr<'a> for NwkHeader<'a> {
     fn parse(payload: &'a [u8]) -> Result<Self> {
-        Self::read(&mut Reader::new(payload))
+        Self::parse_header(payload)
     }
 
     fn buffer_len(&self) -> usize {
@@ -278,40 +279,26 @@ impl<'a> Repr<'a> for NwkHeader<'a> {
     }
 
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf);
-        self.write(&mut w)?;
-        Ok(w.pos())
+        self.emit_header(buf)
+    }
+}
+
+impl<'a> LayerHeader<'a> for NwkHeader<'a> {
+    const FRAME_NAME: &'static str = "NwkFrame";
+    const PAYLOAD_FIELD: &'static str = "nwk.payload";
+
+    fn read_header(r: &mut Reader<'a>) -> Result<Self> {
+        NwkHeader::read(r)
+    }
+
+    fn write_header(&self, w: &mut Writer<'_>) -> Result<()> {
+        NwkHeader::write(self, w)
     }
 }
 
 /// A NWK frame: header and borrowed payload. The payload is the APS frame, or, when
 /// `header.aux_header` is set, the encrypted APS frame followed by the MIC.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct NwkFrame<'a> {
-    pub header: NwkHeader<'a>,
-    #[cfg_attr(feature = "serde", serde(serialize_with = "super::serialize_payload"))]
-    pub payload: &'a [u8],
-}
-
-impl<'a> Repr<'a> for NwkFrame<'a> {
-    fn parse(frame: &'a [u8]) -> Result<Self> {
-        let mut r = Reader::new(frame);
-        let header = NwkHeader::read(&mut r)?;
-        Ok(Self { header, payload: r.take_rest() })
-    }
-
-    fn buffer_len(&self) -> usize {
-        self.header.buffer_len() + self.payload.len()
-    }
-
-    fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        let mut w = Writer::new(buf);
-        self.header.write(&mut w)?;
-        w.bytes(self.payload, "nwk.payload")?;
-        Ok(w.pos())
-    }
-}
+pub type NwkFrame<'a> = Layer<'a, NwkHeader<'a>>;
 
 /// Zero-copy view of a NWK frame. `new_checked` validates the whole header once (frame
 /// control, every optional field, the source route and the auxiliary header).
@@ -324,19 +311,7 @@ impl<T: AsRef<[u8]>> NwkFrameView<T> {
     /// Offset of the first optional field.
     const OPTIONAL: usize = 8;
 
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        NwkHeader::parse(buffer.as_ref())?;
-        Ok(Self { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn at<F: Field>(&self, offset: usize) -> F {
-        let bytes = self.buffer.as_ref().get(offset..).unwrap_or(&[]);
-        F::read(&mut Reader::new(bytes), "nwk").unwrap_or(F::ZERO)
-    }
+    view_common!(NwkHeader, "nwk");
 
     fn flag(&self, bit: u16) -> bool {
         self.frame_control() & bit != 0

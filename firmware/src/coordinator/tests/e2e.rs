@@ -4,8 +4,7 @@
 use super::*;
 use host_link::{
     AddDevice, Command as H, DeliveryOutcome, DeviceState, DisplayMessage, LoadControlEvent,
-    PublishPrice, ReadMeter, RemoveDevice, RemoveReason, Report, ResultCode, ResultDetail, SetTime,
-    Targets,
+    ReadMeter, RemoveDevice, RemoveReason, Report, ResultCode, ResultDetail, SetTime, Targets,
 };
 use zse::cluster::{drlc, messaging, price};
 use zse::zcl::{Payload, UtcTime};
@@ -34,25 +33,7 @@ fn display(message_id: u32, targets: Targets) -> H {
 }
 
 fn publish_price(issuer_event_id: u32) -> H {
-    H::PublishPrice(PublishPrice {
-        provider_id: 7,
-        rate_label: "PEAK".try_into().unwrap(),
-        issuer_event_id,
-        unit_of_measure: 0,
-        currency: 840,
-        price_trailing_digit_and_price_tier: 0x21,
-        number_of_price_tiers_and_register_tier: 0x31,
-        start_time: 0,
-        duration_in_minutes: 0xFFFF,
-        price: 1234,
-        price_ratio: 0xFF,
-        generation_price: 0xFFFF_FFFF,
-        generation_price_ratio: 0xFF,
-        alternate_cost_delivered: 0xFFFF_FFFF,
-        alternate_cost_unit: 0xFF,
-        alternate_cost_trailing_digit: 0,
-        targets: Targets::All,
-    })
+    H::PublishPrice(host_link::testutil::publish_price(7, issuer_event_id))
 }
 
 fn load_control(issuer_event_id: u32) -> H {

@@ -17,30 +17,8 @@ use std::vec::Vec;
 use zse::cluster::ClusterCommand;
 use zse::zcl::{ClusterId, Frame};
 
-/// 2026-01-01 00:00:00 UTC in ZigBee time.
-pub const T0: u32 = 820_454_400;
-pub const IHD: Eui64 = Eui64(0x000D_6F00_0000_0001);
-pub const PCT: Eui64 = Eui64(0x000D_6F00_0000_0002);
+pub use crate::testutil::{indication, short_of, FakeMeter, IHD, KEY, PCT, T0};
 pub const ESI: Eui64 = Eui64(0x000D_6F00_0ABC_DEF0);
-pub const KEY: [u8; 16] = [
-    0x66, 0xB6, 0x90, 0x09, 0x81, 0xE1, 0xEE, 0x3C, 0xA4, 0x20, 0x6B, 0x6B, 0x86, 0x1C, 0x02, 0xBB,
-];
-
-/// A meter whose values the test sets.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FakeMeter {
-    pub summation: Option<u64>,
-    pub status: Option<MeterStatus>,
-}
-
-impl Metrology for FakeMeter {
-    fn current_summation_delivered(&mut self) -> Option<u64> {
-        self.summation
-    }
-    fn status(&mut self) -> Option<MeterStatus> {
-        self.status
-    }
-}
 
 pub type TestCoordinator = Coordinator<16, 8, 5, FakeMeter>;
 
@@ -100,7 +78,8 @@ impl Rig {
     pub fn new() -> Self {
         let mut config = CoordinatorConfig::new(ESI, 0x1234_5678);
         config.esi.meter_poll_ms = 0;
-        let meter = FakeMeter { summation: Some(1_234_567), status: Some(MeterStatus(0)) };
+        let meter =
+            FakeMeter { summation: Some(1_234_567), demand: None, status: Some(MeterStatus(0)) };
         let node = host_link::NodeInfo {
             role: host_link::Role::Host,
             software: host_link::SoftwareVersion::default(),
@@ -236,18 +215,7 @@ impl Rig {
     }
 
     pub fn rx_with(&mut self, eui: Eui64, cluster: ClusterId, security: ApsSecurity, zcl: &[u8]) {
-        let ind = ApsIndication {
-            src_short: short_of(eui),
-            src_eui64: Some(eui),
-            src_endpoint: 9,
-            dst_endpoint: 1,
-            cluster,
-            profile: zse::zcl::SE_PROFILE_ID,
-            security,
-            broadcast: false,
-            lqi: Some(200),
-            payload: zcl,
-        };
+        let ind = indication(eui, cluster, security, false, zcl);
         self.coord.handle_aps_indication(self.now, ind);
         self.settle();
     }
@@ -300,10 +268,6 @@ impl Rig {
             })
             .collect()
     }
-}
-
-pub fn short_of(eui: Eui64) -> u16 {
-    (eui.0 & 0xFFFF) as u16 | 0x1000
 }
 
 /// A cluster-specific client→server frame built by zse.
