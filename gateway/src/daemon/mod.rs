@@ -144,6 +144,13 @@ impl Daemon {
         );
         tasks.push(tokio::spawn(d.run()));
         let gateway = Gateway::new(config.clone(), store.clone(), dtx, handles, health, events);
+        if let Some(m) = &config.mqtt {
+            let bridge =
+                crate::mqtt::start(m, gateway.clone(), store.clone(), &config.data_dir, &shutdown_rx)
+                    .await
+                    .map_err(DaemonError::Io)?;
+            tasks.extend(bridge);
+        }
         let listener = ctl::bind(&config.ctl.socket)?;
         tasks.push(tokio::spawn(ctl::serve(listener, gateway.clone(), shutdown_rx)));
         info!(gateway_id = %config.gateway_id, coordinators = config.coordinators.len(), "daemon started");
