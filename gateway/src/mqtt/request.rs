@@ -187,9 +187,7 @@ pub async fn handle(sh: &Shared, m: &Inbound) -> Option<Reply> {
         process(sh, rt.action, rt.identity, &m.payload, &mut transaction, &mut trail).await
     };
     let body = response(&action, transaction.as_ref(), &result);
-    if !trail.replayed {
-        audit(sh, &action, transaction.as_ref(), &trail, &result).await;
-    }
+    audit(sh, &action, transaction.as_ref(), &trail, &result).await;
     Some(Reply { topic, body, correlation_data: m.correlation_data.clone() })
 }
 
@@ -419,14 +417,18 @@ async fn audit(
     if let Some(first) = trail.scope.esi_ids.first() {
         e = e.target(first.clone(), trail.scope.eui64);
     }
-    e = match (result, trail.denied) {
-        (Err(err), true) => e.denied(err.code).outcome("refused"),
-        (Err(err), false) => {
-            let mut e = e.allowed().outcome("error");
+    // A refusal by the grants or the rate limit is a denial wherever it was decided.
+    let denied = |err: &ApiError| {
+        trail.denied || matches!(err.code, ErrorCode::NotAuthorized | ErrorCode::RateLimited)
+    };
+    e = match result {
+        Err(err) if denied(err) => e.denied(err.code).outcome("refused"),
+        Err(err) => {
+            let mut e = e.allowed().outcome(if trail.replayed { "replayed" } else { "error" });
             e.code = Some(err.code);
             e
         }
-        (Ok(_), _) => e.allowed().outcome("ok"),
+        Ok(_) => e.allowed().outcome(if trail.replayed { "replayed" } else { "ok" }),
     };
     if let Some(Value::String(t)) = transaction {
         e = e.transaction(t.clone());
