@@ -252,6 +252,11 @@ impl Config {
     pub fn store_path(&self) -> PathBuf {
         self.data_dir.join("gateway.redb")
     }
+
+    /// Path of the hash-chained audit log (`gateway audit verify` checks it).
+    pub fn audit_path(&self) -> PathBuf {
+        self.data_dir.join("audit.log")
+    }
 }
 
 /// Letters, digits, `-`, `_`; 1..=max characters.

@@ -103,6 +103,13 @@ async fn unplug_and_replug_mid_queue_loses_nothing() {
     .await;
     // Synchronous operations fail fast while it is away; queued work waits.
     assert_eq!(gw.meter_read(&esi_id(0)).await.unwrap_err().code, ErrorCode::CoordinatorOffline);
+    // The last status is still shown, marked stale, never guessed.
+    let st = gw.meter_status(&esi_id(0), false).await.unwrap();
+    assert_eq!((st.power.as_deref(), st.stale, st.link.as_str()), (Some("on"), true, "offline"));
+    assert_eq!(
+        gw.meter_status(&esi_id(0), true).await.unwrap_err().code,
+        ErrorCode::CoordinatorOffline
+    );
     ids.push(
         gw.send_message(&tdsp(), message("while unplugged", "high")).await.unwrap().request_id,
     );

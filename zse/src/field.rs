@@ -34,7 +34,9 @@ macro_rules! prim_field {
         impl Field for $t {
             const LEN: usize = core::mem::size_of::<$t>();
             const ZERO: Self = 0;
+            #[inline]
             fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self> { r.$r(field) }
+            #[inline]
             fn write(self, w: &mut Writer<'_>, field: &'static str) -> Result<()> { w.$r(self, field) }
         }
     )*};
@@ -54,6 +56,7 @@ macro_rules! odd_uint {
         impl Field for $name {
             const LEN: usize = $n;
             const ZERO: Self = Self(0);
+            #[inline]
             fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self> {
                 Ok(Self(r.uint_n($n, field)? as $inner))
             }
@@ -90,6 +93,7 @@ impl Int24 {
 impl Field for Int24 {
     const LEN: usize = 3;
     const ZERO: Self = Self(0);
+    #[inline]
     fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self> {
         Ok(Self(r.int_n(3, field)? as i32))
     }
@@ -125,6 +129,7 @@ impl<const N: usize> core::fmt::Debug for Octets<N> {
 impl<const N: usize> Field for Octets<N> {
     const LEN: usize = N;
     const ZERO: Self = Self([0; N]);
+    #[inline]
     fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self> {
         r.array(field).map(Self)
     }
@@ -159,9 +164,11 @@ macro_rules! newtype {
         impl $crate::field::Field for $name {
             const LEN: usize = <$inner as $crate::field::Field>::LEN;
             const ZERO: Self = Self(<$inner as $crate::field::Field>::ZERO);
+            #[inline]
             fn read(r: &mut $crate::wire::Reader<'_>, field: &'static str) -> $crate::Result<Self> {
                 <$inner as $crate::field::Field>::read(r, field).map(Self)
             }
+            #[inline]
             fn write(self, w: &mut $crate::wire::Writer<'_>, field: &'static str) -> $crate::Result<()> {
                 <$inner as $crate::field::Field>::write(self.0, w, field)
             }
@@ -195,10 +202,26 @@ macro_rules! fixed_struct {
         }
 
         impl<'a> $crate::field::Repr<'a> for $name {
+            /// One length check for the whole layout; the field-by-field reads that follow cannot
+            /// fail, so the compiler drops their checks. A short payload takes the out-of-line
+            /// path, which names the first missing field and its offset.
+            #[inline]
             fn parse(payload: &'a [u8]) -> $crate::Result<Self> {
-                #[allow(unused_mut, unused_variables)]
-                let mut r = $crate::wire::Reader::new(payload);
-                Ok(Self { $( $field: <$ty as $crate::field::Field>::read(&mut r, stringify!($field))?, )* })
+                #[inline]
+                fn fields(payload: &[u8]) -> $crate::Result<$name> {
+                    #[allow(unused_mut, unused_variables)]
+                    let mut r = $crate::wire::Reader::new(payload);
+                    Ok($name { $( $field: <$ty as $crate::field::Field>::read(&mut r, stringify!($field))?, )* })
+                }
+                #[cold]
+                #[inline(never)]
+                fn short(payload: &[u8]) -> $crate::Result<$name> {
+                    fields(payload)
+                }
+                match payload.get(..Self::LEN) {
+                    Some(head) => fields(head),
+                    None => short(payload),
+                }
             }
             fn buffer_len(&self) -> usize { Self::LEN }
             fn emit(&self, buf: &mut [u8]) -> $crate::Result<usize> {
@@ -270,6 +293,24 @@ macro_rules! command_set {
                     $( $id => Self::$variant(<$ty as $crate::field::Repr<'a>>::parse(payload)?), )*
                     _ => return Ok(None),
                 }))
+            }
+
+            /// [`Self::parse`] for [`crate::zcl::Frame::parse`]: builds the whole frame in place
+            /// (no intermediate `Result<Option<…>>` to copy), `wrap` placing the command in the
+            /// payload; an id not in this set gives [`crate::zcl::Payload::Unknown`]. Errors are
+            /// moved past the header.
+            pub(crate) fn parse_frame(
+                header: $crate::zcl::Header,
+                body: &'a [u8],
+                wrap: impl FnOnce(Self) -> $crate::zcl::Payload<'a>,
+            ) -> $crate::Result<$crate::zcl::Frame<'a>> {
+                match header.command_id {
+                    $( $id => match <$ty as $crate::field::Repr<'a>>::parse(body) {
+                        Ok(c) => Ok($crate::zcl::Frame { header, payload: wrap(Self::$variant(c)) }),
+                        Err(e) => Err(e.shifted(header.buffer_len())),
+                    }, )*
+                    _ => Ok($crate::zcl::Frame { header, payload: $crate::zcl::Payload::Unknown(body) }),
+                }
             }
             /// The ZCL command identifier.
             pub fn command_id(&self) -> u8 {

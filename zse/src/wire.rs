@@ -7,6 +7,13 @@
 use crate::error::{Error, ErrorKind, Result};
 
 /// A forward-only reader that returns [`ErrorKind::Truncated`] instead of panicking.
+///
+/// The reads are `#[inline]` and build their error in place: a reader whose address escapes into
+/// an out-of-line call (as `ok_or_else(|| self.truncated(..))` did) stays in memory, and the
+/// compiler then no longer folds the position arithmetic of consecutive reads, which
+/// `fixed_struct!` relies on to drop the per-field checks after its one length check. Decode fast
+/// paths of variable layouts use the crate's `Fast` cursor instead, which builds no errors at
+/// all, and come back to a `Reader` only to report what is wrong with a payload.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -14,30 +21,36 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub const fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
     /// Current offset from the start of the buffer.
+    #[inline]
     pub const fn pos(&self) -> usize {
         self.pos
     }
 
     /// Bytes not yet consumed.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
     /// The unread rest of the buffer, without consuming it.
+    #[inline]
     pub fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or(&[])
     }
 
     /// Consumes and returns everything left.
+    #[inline]
     pub fn take_rest(&mut self) -> &'a [u8] {
         let rest = self.rest();
         self.pos = self.buf.len();
@@ -45,24 +58,40 @@ impl<'a> Reader<'a> {
     }
 
     /// A truncation error at the current position.
+    #[inline]
     pub fn truncated(&self, needed: usize, field: &'static str) -> Error {
         Error::new(ErrorKind::Truncated { needed: needed - self.remaining() }, self.pos, field)
     }
 
     /// An error of `kind` at the current position.
+    #[inline]
     pub fn error(&self, kind: ErrorKind, field: &'static str) -> Error {
         Error::new(kind, self.pos, field)
     }
 
     /// Consumes exactly `n` bytes.
+    #[inline]
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or_else(|| self.error(ErrorKind::BadLength, field))?;
-        let out = self.buf.get(self.pos..end).ok_or_else(|| self.truncated(n, field))?;
-        self.pos = end;
-        Ok(out)
+        let pos = self.pos;
+        match pos.checked_add(n).and_then(|end| self.buf.get(pos..end)) {
+            Some(out) => {
+                self.pos = pos + n;
+                Ok(out)
+            }
+            None => Err(Error::new(
+                if pos.checked_add(n).is_none() {
+                    ErrorKind::BadLength
+                } else {
+                    ErrorKind::Truncated { needed: n - self.remaining() }
+                },
+                pos,
+                field,
+            )),
+        }
     }
 
     /// Consumes exactly `N` bytes into an array.
+    #[inline]
     pub fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N]> {
         let b = self.bytes(N, field)?;
         let mut out = [0u8; N];
@@ -71,43 +100,57 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned little-endian integer of `n` ≤ 8 bytes (covers 24/40/48/56-bit ZCL types).
+    #[inline]
     pub fn uint_n(&mut self, n: usize, field: &'static str) -> Result<u64> {
         debug_assert!(n <= 8);
         let b = self.bytes(n.min(8), field)?;
-        Ok(b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+        let mut le = [0u8; 8];
+        if let Some(low) = le.get_mut(..b.len()) {
+            low.copy_from_slice(b);
+        }
+        Ok(u64::from_le_bytes(le))
     }
 
     /// A signed little-endian integer of `n` ≤ 8 bytes, sign-extended from its top bit.
+    #[inline]
     pub fn int_n(&mut self, n: usize, field: &'static str) -> Result<i64> {
         let raw = self.uint_n(n, field)?;
         Ok(sign_extend(raw, n))
     }
 
+    #[inline]
     pub fn u8(&mut self, field: &'static str) -> Result<u8> {
         let [b] = self.array::<1>(field)?;
         Ok(b)
     }
+    #[inline]
     pub fn u16(&mut self, field: &'static str) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub fn u32(&mut self, field: &'static str) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub fn u64(&mut self, field: &'static str) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub fn i8(&mut self, field: &'static str) -> Result<i8> {
         Ok(i8::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub fn i16(&mut self, field: &'static str) -> Result<i16> {
         Ok(i16::from_le_bytes(self.array(field)?))
     }
+    #[inline]
     pub fn i32(&mut self, field: &'static str) -> Result<i32> {
         Ok(i32::from_le_bytes(self.array(field)?))
     }
 
     /// A ZCL octet/character string: one length byte, then that many bytes (ZCL §2.5.2.15).
     /// Length 0xFF is the "invalid" string and carries no bytes.
+    #[inline]
     pub fn short_string(&mut self, field: &'static str) -> Result<crate::zcl::ZclStr<'a>> {
         let len = self.u8(field)?;
         if len == 0xFF {
@@ -117,6 +160,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A ZCL long octet/character string: two length bytes (LE), 0xFFFF = invalid.
+    #[inline]
     pub fn long_string(&mut self, field: &'static str) -> Result<crate::zcl::ZclStr<'a>> {
         let len = self.u16(field)?;
         if len == 0xFFFF {
@@ -127,6 +171,7 @@ impl<'a> Reader<'a> {
 
     /// Optional trailing field: `None` when the payload ended before it (SE 1.0 receivers accept
     /// shorter payloads from older peers; se10.md §10 "trailing-field tolerance").
+    #[inline]
     pub fn optional<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<Option<T>> {
         if self.is_empty() {
             Ok(None)
@@ -143,6 +188,114 @@ pub const fn sign_extend(raw: u64, n: usize) -> i64 {
     }
     let shift = 64 - 8 * n as u32;
     ((raw << shift) as i64) >> shift
+}
+
+/// The cursor of decode fast paths: like [`Reader`], but a read that does not fit returns
+/// `None`, with no offset or field name.
+///
+/// A parser with a fast path reads a well-formed payload with `Fast`, and on `None` parses it
+/// again with a [`Reader`], whose error says which field is missing and where. Because nothing
+/// here builds an error, the reads compile to a compare and a load; and after [`Fast::run`] has
+/// split off a run of constant length, reads from the run compile to plain loads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fast<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Fast<'a> {
+    #[inline]
+    pub(crate) const fn new(buf: &'a [u8]) -> Self {
+        Self { rest: buf }
+    }
+
+    #[inline]
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// The unread rest of the buffer.
+    #[inline]
+    pub(crate) const fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// Splits off the next `N` bytes as a cursor of their own, whose reads need no checks.
+    #[inline]
+    pub(crate) fn run<const N: usize>(&mut self) -> Option<Fast<'a>> {
+        let (run, rest) = self.rest.split_first_chunk::<N>()?;
+        self.rest = rest;
+        Some(Fast { rest: run })
+    }
+
+    #[inline]
+    pub(crate) fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.rest.split_first_chunk::<N>()?;
+        self.rest = rest;
+        Some(*head)
+    }
+
+    #[inline]
+    pub(crate) fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.rest.split_at_checked(n)?;
+        self.rest = rest;
+        Some(head)
+    }
+
+    #[inline]
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        let (&b, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(b)
+    }
+    #[inline]
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+    #[inline]
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+    #[inline]
+    pub(crate) fn i8(&mut self) -> Option<i8> {
+        self.array().map(i8::from_le_bytes)
+    }
+    #[inline]
+    pub(crate) fn i16(&mut self) -> Option<i16> {
+        self.array().map(i16::from_le_bytes)
+    }
+
+    /// A ZCL string with a one-byte length, as [`Reader::short_string`].
+    #[inline]
+    pub(crate) fn short_string(&mut self) -> Option<crate::zcl::ZclStr<'a>> {
+        match self.u8()? {
+            0xFF => Some(crate::zcl::ZclStr::INVALID),
+            len => self.bytes(usize::from(len)).map(crate::zcl::ZclStr::new),
+        }
+    }
+
+    /// A ZCL string with a two-byte length, as [`Reader::long_string`].
+    #[inline]
+    pub(crate) fn long_string(&mut self) -> Option<crate::zcl::ZclStr<'a>> {
+        match self.u16()? {
+            0xFFFF => Some(crate::zcl::ZclStr::INVALID),
+            len => self.bytes(usize::from(len)).map(crate::zcl::ZclStr::new),
+        }
+    }
+
+    /// An optional trailing field, as [`Reader::optional`]: `Some(None)` at the end of the
+    /// payload, `None` when the field is cut short.
+    #[inline]
+    #[allow(clippy::option_option)] // outer: the fast path failed; inner: the field is absent
+    pub(crate) fn optional<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if self.is_empty() {
+            Some(None)
+        } else {
+            read(self).map(Some)
+        }
+    }
 }
 
 /// A forward-only writer that returns [`ErrorKind::BufferTooSmall`] instead of panicking.

@@ -74,7 +74,8 @@ pub enum CtlCmd {
         meter_number: String,
         #[arg(long)]
         eui64: String,
-        /// Hex with or without CRC, or the label / QR text.
+        /// Hex with or without CRC, or the label / QR text; `-` reads it from standard input
+        /// (keeps it out of the shell history and the process list).
         #[arg(long)]
         install_code: String,
         #[arg(long, default_value = "")]
@@ -228,12 +229,23 @@ fn request(cmd: &CtlCmd) -> Result<(String, Value), String> {
             install_code,
             label,
             join_window_minutes,
-        } => (
-            "device/provision".into(),
-            json!({"esi_id": esi_id, "meter_number": meter_number, "eui64": eui64,
-                   "install_code": install_code, "label": label,
-                   "join_window_minutes": join_window_minutes}),
-        ),
+        } => {
+            let install_code = if install_code == "-" {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the install code: {e}"))?;
+                line.trim().to_owned()
+            } else {
+                install_code.clone()
+            };
+            (
+                "device/provision".into(),
+                json!({"esi_id": esi_id, "meter_number": meter_number, "eui64": eui64,
+                       "install_code": install_code, "label": label,
+                       "join_window_minutes": join_window_minutes}),
+            )
+        }
         CtlCmd::BulkProvision { file } => {
             ("device/provision_bulk".into(), json!({"csv": read_file(file)?}))
         }

@@ -241,6 +241,11 @@ impl Supervisor {
     /// Sets the clock, re-reads the slot table and the status; the ESI is online once all
     /// three are answered.
     pub(super) fn start_resync(&mut self) {
+        // A resync interrupted by a port loss is started over; late answers to its requests
+        // then match nothing and cannot count for this one.
+        let old = |p: &Pending| matches!(p, Pending::Internal { what, .. } if what.is_resync());
+        self.pending.retain(|_, p| !old(p));
+        self.outq.retain(|o| !old(&o.pending));
         self.ready = false;
         self.resync_left = 3;
         let utc = to_utc_time(Timestamp::now());

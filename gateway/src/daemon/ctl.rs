@@ -19,14 +19,18 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use super::DaemonError;
+use crate::audit::{AuditEntry, AuditLog};
 use crate::error::ApiError;
 use crate::ops::{Caller, Gateway};
+
+/// The audit log the ctl socket appends to (one record per request, design.md §8).
+pub type Audit = std::sync::Arc<std::sync::Mutex<AuditLog>>;
 
 /// Longest request line (a bulk CSV travels in one line).
 const MAX_LINE: usize = 4 << 20;
 
-/// One request line.
-#[derive(Debug, Deserialize)]
+/// One request line. No `Debug`: `params` may hold an install code.
+#[derive(Deserialize)]
 struct CtlRequest {
     #[serde(default)]
     id: Value,
@@ -63,13 +67,18 @@ pub fn bind(path: &Path) -> Result<UnixListener, DaemonError> {
 }
 
 /// Accepts connections until shutdown.
-pub async fn serve(listener: UnixListener, gw: Gateway, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: UnixListener,
+    gw: Gateway,
+    audit: Audit,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             r = listener.accept() => match r {
                 Ok((stream, _)) => {
-                    let (gw, sd) = (gw.clone(), shutdown.clone());
-                    tokio::spawn(async move { connection(stream, gw, sd).await });
+                    let (gw, sd, audit) = (gw.clone(), shutdown.clone(), audit.clone());
+                    tokio::spawn(async move { connection(stream, gw, audit, sd).await });
                 }
                 Err(e) => warn!(error = %e, "ctl accept failed"),
             },
@@ -78,7 +87,12 @@ pub async fn serve(listener: UnixListener, gw: Gateway, mut shutdown: watch::Rec
     }
 }
 
-async fn connection(stream: UnixStream, gw: Gateway, mut shutdown: watch::Receiver<bool>) {
+async fn connection(
+    stream: UnixStream,
+    gw: Gateway,
+    audit: Audit,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let (rd, mut wr) = stream.into_split();
     let mut lines = BufReader::new(rd);
     let mut line = String::new();
@@ -124,13 +138,65 @@ async fn connection(stream: UnixStream, gw: Gateway, mut shutdown: watch::Receiv
             Value::String(s) => Some(s.clone()),
             v => Some(v.to_string()),
         });
-        let out = match handle(&gw, &caller, &req.action, req.params).await {
+        let entry = audit_entry(&caller, &req.action, &req.params);
+        let result = handle(&gw, &caller, &req.action, req.params).await;
+        record(&audit, entry, result.as_ref().err()).await;
+        let out = match result {
             Ok(data) => json!({"id": req.id, "status": "ok", "data": data}),
             Err(e) => error_line(&req.id, &e),
         };
         if write(&mut wr, &out).await.is_err() {
             return;
         }
+    }
+}
+
+/// The audit record of a request (params are redacted on append).
+fn audit_entry(caller: &Caller, action: &str, params: &Value) -> AuditEntry {
+    let now = crate::model::Timestamp::now().as_millis() / 1000;
+    let party = crate::grants::PartyId::new(caller.party.0.clone());
+    // A bulk file holds install codes in a column the redactor cannot see: keep only its size.
+    let detail = match params.get("csv").and_then(Value::as_str) {
+        Some(csv) => json!({"csv_lines": csv.lines().count()}),
+        None => params.clone(),
+    };
+    let mut e = AuditEntry::new(now, Some(party), action).detail(detail);
+    if let Some(esi) = params.get("esi_id").and_then(Value::as_str) {
+        let eui = params
+            .get("eui64")
+            .and_then(Value::as_str)
+            .and_then(|t| crate::ops::util::parse_eui64(t, "eui64").ok());
+        e = e.target(esi, eui);
+    }
+    if let Some(r) = params.get("reason").and_then(Value::as_str) {
+        e = e.reason(r);
+    }
+    if let Some(t) = &caller.transaction {
+        e = e.transaction(t.clone());
+    }
+    e
+}
+
+/// Appends the record with the request's outcome (a failure to write is logged: the request
+/// itself already happened).
+async fn record(audit: &Audit, entry: AuditEntry, error: Option<&ApiError>) {
+    let entry = match error {
+        None => entry.allowed().outcome("ok"),
+        Some(e) if e.code == crate::error::ErrorCode::NotAuthorized => entry.denied(e.code),
+        Some(e) => {
+            let mut x = entry.allowed().outcome("error");
+            x.code = Some(e.code);
+            x
+        }
+    };
+    let audit = audit.clone();
+    let r = tokio::task::spawn_blocking(move || match audit.lock() {
+        Ok(mut log) => log.append(entry).map(|_| ()).map_err(|e| e.to_string()),
+        Err(_) => Err("audit log lock poisoned".into()),
+    })
+    .await;
+    if let Ok(Err(e)) | Err(e) = r.map_err(|e| e.to_string()) {
+        warn!(error = %e, "cannot append to the audit log");
     }
 }
 
@@ -261,5 +327,37 @@ pub async fn handle(
             crate::error::ErrorCode::UnknownAction,
             format!("unknown action {other:?}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::types::Provision;
+
+    #[test]
+    fn params_errors_never_quote_values() {
+        let e = params::<Provision>(json!({"esi_id": "1", "meter_number": "M", "eui64": "x",
+                                           "install_code": 83_123_456_789_u64}))
+        .unwrap_err();
+        assert!(!e.message.contains("83123456789"), "{e}");
+        let e = params::<Provision>(json!({"esi_id": "1"})).unwrap_err();
+        assert!(e.message.contains("missing field"), "{e}");
+    }
+
+    #[test]
+    fn audit_entries_keep_bulk_files_out() {
+        let caller = Caller::new("field", crate::grants::Role::Tdsp);
+        let e = audit_entry(&caller, "device/provision_bulk", &json!({"csv": "a,b\n1,2\n"}));
+        assert_eq!(e.detail, Some(json!({"csv_lines": 2})));
+        let e = audit_entry(
+            &caller,
+            "device/deprovision",
+            &json!({"esi_id": "E", "eui64": "000d6f0000000001", "reason": "move_out"}),
+        );
+        assert_eq!(
+            (e.esi_id.as_deref(), e.eui64.map(|x| x.0), e.reason.as_deref()),
+            (Some("E"), Some(0x000d_6f00_0000_0001), Some("move_out"))
+        );
     }
 }

@@ -29,6 +29,8 @@ use crate::store::{CancelOutcome, Store, StoreError};
 pub(crate) const INBOX: usize = 1024;
 /// How long an ESI that answered `BUSY` is left alone.
 const COOL_DOWN: Duration = Duration::from_secs(1);
+/// How long an ESI whose supervisor handed a batch back unsent is left alone.
+const REQUEUE_PAUSE: Duration = Duration::from_millis(250);
 /// Requests whose recipients are kept in memory for grouping.
 const REQUEST_CACHE: usize = 256;
 
@@ -186,8 +188,15 @@ impl Dispatcher {
             }
             DispatchMsg::Resolved(esi, list) => {
                 for r in list {
-                    if r.cool_down {
-                        self.cool.insert(esi.clone(), Instant::now() + COOL_DOWN);
+                    // Handed back unsent: leave the ESI alone briefly, so a supervisor that is
+                    // not ready yet (its readiness message still on its way) is not hammered.
+                    let pause = if r.cool_down {
+                        Some(COOL_DOWN)
+                    } else {
+                        (r.outcome == Outcome::Requeue).then_some(REQUEUE_PAUSE)
+                    };
+                    if let Some(p) = pause {
+                        self.cool.insert(esi.clone(), Instant::now() + p);
                     }
                     self.on_resolved(r).await;
                 }
@@ -212,7 +221,21 @@ impl Dispatcher {
     async fn announce(&self, id: DeliveryId) {
         let store = self.store.clone();
         match blocking(move || store.delivery(id)).await {
-            Ok(Some(d)) => self.events.delivery(&d),
+            Ok(Some(d)) => {
+                if d.state.is_final() {
+                    info!(request = d.request_id.0, delivery = d.id.0, esi = %d.esi_id, eui64 = %d.eui64,
+                        state = d.state.as_str(), retries = d.retries, error = d.last_error.as_deref().unwrap_or(""),
+                        "delivery outcome");
+                } else {
+                    debug!(
+                        request = d.request_id.0,
+                        delivery = d.id.0,
+                        state = d.state.as_str(),
+                        "delivery state"
+                    );
+                }
+                self.events.delivery(&d);
+            }
             Ok(None) => {}
             Err(e) => warn!(delivery = id.0, error = %e, "cannot read delivery"),
         }

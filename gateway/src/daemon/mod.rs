@@ -144,15 +144,25 @@ impl Daemon {
         );
         tasks.push(tokio::spawn(d.run()));
         let gateway = Gateway::new(config.clone(), store.clone(), dtx, handles, health, events);
+        let audit_path = config.audit_path();
+        let audit =
+            crate::audit::AuditLog::open(&audit_path, crate::audit::SyncPolicy::EveryAppend)
+                .map_err(|e| DaemonError::Io(format!("audit log {}: {e}", audit_path.display())))?;
+        let audit = Arc::new(std::sync::Mutex::new(audit));
         if let Some(m) = &config.mqtt {
-            let bridge =
-                crate::mqtt::start(m, gateway.clone(), store.clone(), &config.data_dir, &shutdown_rx)
-                    .await
-                    .map_err(DaemonError::Io)?;
+            let bridge = crate::mqtt::start(
+                m,
+                gateway.clone(),
+                store.clone(),
+                (audit.clone(), audit_path),
+                &shutdown_rx,
+            )
+            .await
+            .map_err(DaemonError::Io)?;
             tasks.extend(bridge);
         }
         let listener = ctl::bind(&config.ctl.socket)?;
-        tasks.push(tokio::spawn(ctl::serve(listener, gateway.clone(), shutdown_rx)));
+        tasks.push(tokio::spawn(ctl::serve(listener, gateway.clone(), audit, shutdown_rx)));
         info!(gateway_id = %config.gateway_id, coordinators = config.coordinators.len(), "daemon started");
         Ok(Self { gateway, shutdown, tasks, store: Some(store) })
     }

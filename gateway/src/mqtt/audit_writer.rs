@@ -1,15 +1,20 @@
-//! The bridge's side of the audit log (design.md §8): one writer thread owns the
-//! [`AuditLog`] and commits in groups, like the store: it takes every record waiting, appends
-//! them with one write and one fsync, and only then answers each submitter. A request is
+//! The bridge's side of the audit log (design.md §8): one writer thread commits the bridge's
+//! records in groups, like the store: it takes every record waiting, appends them to the
+//! daemon's [`AuditLog`] (shared with the ctl socket behind a mutex: one writer of the file)
+//! with one write and one fsync, and only then answers each submitter. A request is
 //! acknowledged to the broker after its audit record is on disk, so an acknowledged request is
 //! never missing from the log.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::audit::{AuditEntry, AuditError, AuditLog, SyncPolicy};
+use crate::audit::{AuditEntry, AuditError, AuditLog};
+
+/// The daemon's audit log, shared by its writers.
+pub type SharedLog = Arc<Mutex<AuditLog>>;
 
 /// Records that may wait for the writer before submitters wait (back-pressure).
 const QUEUE: usize = 8192;
@@ -26,9 +31,8 @@ pub struct AuditWriter {
 }
 
 impl AuditWriter {
-    /// Opens (or creates) the log and starts the writer thread.
-    pub fn open(path: &Path) -> Result<Self, AuditError> {
-        let log = AuditLog::open(path, SyncPolicy::Manual)?;
+    /// Starts the writer thread over the daemon's log (at `path`).
+    pub fn start(log: SharedLog, path: &Path) -> Result<Self, AuditError> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         std::thread::Builder::new()
             .name("audit-writer".into())
@@ -68,7 +72,7 @@ impl AuditWriter {
     }
 }
 
-fn run(mut log: AuditLog, rx: &Receiver<(AuditEntry, Reply)>) {
+fn run(log: SharedLog, rx: &Receiver<(AuditEntry, Reply)>) {
     let mut entries = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Ok((e, r)) = rx.recv() {
@@ -83,7 +87,12 @@ fn run(mut log: AuditLog, rx: &Receiver<(AuditEntry, Reply)>) {
                 Err(_) => break,
             }
         }
-        let ok = match log.append_batch(std::mem::take(&mut entries)).and_then(|_| log.sync()) {
+        let batch = std::mem::take(&mut entries);
+        let written = match log.lock() {
+            Ok(mut l) => l.append_batch(batch).and_then(|_| l.sync()).map_err(|e| e.to_string()),
+            Err(_) => Err("audit log lock poisoned".to_owned()),
+        };
+        let ok = match written {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(error = %e, "audit log append failed");

@@ -30,7 +30,7 @@ pub mod request;
 pub mod schema;
 pub mod topics;
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch, Semaphore};
@@ -45,9 +45,6 @@ use crate::store::Store;
 
 pub use request::{Inbound, Reply, Shared};
 pub use topics::Topics;
-
-/// File name of the audit log in the data directory.
-pub const AUDIT_LOG: &str = "audit.log";
 
 /// Builds the authenticator of the configured mode.
 fn authenticator(cfg: &MqttConfig) -> Result<Authenticator, String> {
@@ -74,7 +71,7 @@ pub fn prepare(
     cfg: &MqttConfig,
     gw: Gateway,
     store: Arc<Store>,
-    data_dir: &Path,
+    audit: (audit_writer::SharedLog, PathBuf),
 ) -> Result<(Arc<Shared>, rumqttc::v5::EventLoop), String> {
     let topics = Topics::new(&cfg.base_topic, &gw.config().gateway_id);
     let mut grants = Grants::new(
@@ -87,7 +84,7 @@ pub fn prepare(
     for (p, l) in &cfg.rate_overrides {
         rate.set_limit(p.clone(), *l);
     }
-    let audit = audit_writer::AuditWriter::open(&data_dir.join(AUDIT_LOG))
+    let audit = audit_writer::AuditWriter::start(audit.0, &audit.1)
         .map_err(|e| format!("audit log: {e}"))?;
     let (outbox, eventloop) = conn::connect(cfg, &topics)?;
     let sh = Shared {
@@ -106,20 +103,20 @@ pub fn prepare(
 }
 
 /// Starts the bridge (and the embedded broker if configured): the connection, the request
-/// workers, the event forwarder and housekeeping. Blocking set-up (store reads, audit log
-/// open) runs here; call from `spawn_blocking` or before the runtime is busy.
+/// workers, the event forwarder and housekeeping. `audit` is the daemon's audit log and its
+/// path (for `audit/query`).
 pub async fn start(
     cfg: &MqttConfig,
     gw: Gateway,
     store: Arc<Store>,
-    data_dir: &Path,
+    audit: (audit_writer::SharedLog, PathBuf),
     shutdown: &watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     if let BrokerConfig::Embedded { listen, listen_v311 } = cfg.broker {
         start_embedded(listen, listen_v311).await?;
     }
-    let (cfg2, gw2, dir) = (cfg.clone(), gw.clone(), data_dir.to_path_buf());
-    let (sh, eventloop) = tokio::task::spawn_blocking(move || prepare(&cfg2, gw2, store, &dir))
+    let (cfg2, gw2) = (cfg.clone(), gw.clone());
+    let (sh, eventloop) = tokio::task::spawn_blocking(move || prepare(&cfg2, gw2, store, audit))
         .await
         .map_err(|_| "MQTT bridge set-up panicked".to_owned())??;
     let cap = usize::from(cfg.max_in_flight).saturating_mul(2).max(16);

@@ -24,7 +24,18 @@ impl Gateway {
             for a in READ_ATTRIBUTES {
                 let _ = attribute_ids.push(a);
             }
-            let answer = handle.query(Command::ReadMeter(ReadMeter { attribute_ids })).await;
+            // The coordinator holds one reading at a time and answers BUSY meanwhile.
+            let mut answer = handle
+                .query(Command::ReadMeter(ReadMeter { attribute_ids: attribute_ids.clone() }))
+                .await;
+            for _ in 0..5 {
+                if !matches!(&answer, Ok(a) if a.result.code == ResultCode::BUSY) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                let cmd = Command::ReadMeter(ReadMeter { attribute_ids: attribute_ids.clone() });
+                answer = handle.query(cmd).await;
+            }
             let snap = match answer {
                 Ok(a) if a.result.code == ResultCode::SUCCESS => match a.data {
                     Some(Report::MeterReading(m)) => parse_reading(&m, Timestamp::now()),

@@ -1,8 +1,9 @@
 //! Polling of power and service-switch status per ESI (design.md §6, BR-006), meter readings,
 //! and staleness.
 //!
-//! Each ESI has a poller task that asks its coordinator for `GetStatus` every
-//! `polling.status_interval` (and the ops API asks on demand). The supervisor records every
+//! Each ESI has a poller task that asks its coordinator for `GetStatus` (and its device list,
+//! for last-seen times and link quality) every `polling.status_interval` (and the ops API asks
+//! on demand). The supervisor records every
 //! status it receives, solicited or not, and publishes a change at once; so the poller only has
 //! to ask. A value older than `polling.stale_after`, or from an ESI whose link is down, is
 //! reported `stale` — never replaced by a guess — and the moment a value turns stale is itself
@@ -143,6 +144,11 @@ pub(crate) async fn run(
             if handle.link() == LinkStatus::Online {
                 if let Err(e) = handle.query(Command::GetStatus).await {
                     debug!(error = %e, "status poll failed");
+                }
+                // Keeps last-seen and link quality of the device list current (the supervisor
+                // reconciles every device list it receives).
+                if let Err(e) = handle.query(Command::ListDevices).await {
+                    debug!(error = %e, "device list poll failed");
                 }
             }
             let Some(h) = health.get(&esi) else { continue };

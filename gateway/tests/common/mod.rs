@@ -135,6 +135,11 @@ pub fn config_with_heartbeat(
     heartbeat: &str,
     extra: &str,
 ) -> Config {
+    Config::parse(&config_text(dir, links, heartbeat, extra)).unwrap()
+}
+
+/// The TOML text of [`config_with_heartbeat`].
+pub fn config_text(dir: &Path, links: &[PathBuf], heartbeat: &str, extra: &str) -> String {
     let mut text =
         format!("gateway_id = \"gw-test\"\ndata_dir = \"{}\"\n", dir.join("data").display());
     for (i, l) in links.iter().enumerate() {
@@ -153,7 +158,17 @@ pub fn config_with_heartbeat(
     ));
     text.push_str(extra);
     text.push_str(&format!("[ctl]\nsocket = \"{}\"\n", dir.join("ctl.sock").display()));
-    Config::parse(&text).unwrap()
+    text
+}
+
+/// One ctl request over the daemon's socket (blocking): the whole answer line.
+pub fn ctl(socket: &Path, action: &str, params: &serde_json::Value) -> Option<serde_json::Value> {
+    let mut s = UnixStream::connect(socket).ok()?;
+    let line = serde_json::json!({"id": 1, "action": action, "params": params});
+    writeln!(s, "{line}").ok()?;
+    let mut answer = String::new();
+    BufReader::new(s).read_line(&mut answer).ok()?;
+    serde_json::from_str(&answer).ok()
 }
 
 pub fn tdsp() -> Caller {

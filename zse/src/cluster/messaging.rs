@@ -6,7 +6,7 @@
 
 use crate::error::Result;
 use crate::field::{command_set, fixed_struct, newtype, Repr};
-use crate::wire::{Reader, Writer};
+use crate::wire::{Fast, Reader, Writer};
 use crate::zcl::{UtcTime, ZclStr};
 
 /// Cluster id.
@@ -86,8 +86,28 @@ impl DisplayMessage<'_> {
     pub const UNTIL_CHANGED: u16 = 0xFFFF;
 }
 
-impl<'a> Repr<'a> for DisplayMessage<'a> {
-    fn parse(payload: &'a [u8]) -> Result<Self> {
+impl<'a> DisplayMessage<'a> {
+    /// [`Repr::parse`] of a well-formed payload: the 11 fixed bytes checked once, then the
+    /// message. `None` for anything [`Self::parse_fields`] must report.
+    #[inline]
+    fn parse_fast(payload: &'a [u8]) -> Option<Self> {
+        let mut r = Fast::new(payload);
+        let mut f = r.run::<11>()?;
+        Some(Self {
+            message_id: f.u32()?,
+            message_control: MessageControl(f.u8()?),
+            start_time: UtcTime(f.u32()?),
+            duration_in_minutes: f.u16()?,
+            message: r.short_string()?,
+            extended_message_control: r.optional(Fast::u8)?,
+        })
+    }
+
+    /// Field-by-field parse: the reference [`Self::parse_fast`] must agree with, and the path
+    /// that reports the first missing field of a bad payload.
+    #[cold]
+    #[inline(never)]
+    fn parse_fields(payload: &'a [u8]) -> Result<Self> {
         let mut r = Reader::new(payload);
         Ok(Self {
             message_id: r.u32("message_id")?,
@@ -97,6 +117,18 @@ impl<'a> Repr<'a> for DisplayMessage<'a> {
             message: r.short_string("message")?,
             extended_message_control: r.optional(|r| r.u8("extended_message_control"))?,
         })
+    }
+}
+
+impl<'a> Repr<'a> for DisplayMessage<'a> {
+    /// The fast path, inlined into callers so the fields land directly in their frame; the
+    /// field-by-field parse runs only for payloads that fail.
+    #[inline]
+    fn parse(payload: &'a [u8]) -> Result<Self> {
+        match Self::parse_fast(payload) {
+            Some(message) => Ok(message),
+            None => Self::parse_fields(payload),
+        }
     }
 
     fn buffer_len(&self) -> usize {
@@ -250,6 +282,27 @@ mod proptests {
             check_roundtrip::<CancelMessage>(&bytes);
             check_roundtrip::<GetLastMessage>(&bytes);
             check_roundtrip::<MessageConfirmation<'_>>(&bytes);
+            prop_assert_eq!(DisplayMessage::parse(&bytes), DisplayMessage::parse_fields(&bytes));
+        }
+
+        /// DisplayMessage payloads whose length byte is close to the bytes present: the fast
+        /// path agrees with the field-by-field parse (errors included) at every truncation.
+        #[test]
+        fn display_message_fast_path(
+            fixed in proptest::collection::vec(any::<u8>(), 11),
+            message in proptest::collection::vec(any::<u8>(), 0..20),
+            length_delta in -2i8..=2,
+            extended in proptest::option::of(any::<u8>()),
+        ) {
+            let mut bytes = fixed;
+            let len = (message.len() as i16 + i16::from(length_delta)).clamp(0, 0xFF) as u8;
+            bytes.push(len);
+            bytes.extend_from_slice(&message);
+            bytes.extend(extended);
+            for len in 0..=bytes.len() {
+                let cut = &bytes[..len];
+                prop_assert_eq!(DisplayMessage::parse(cut), DisplayMessage::parse_fields(cut));
+            }
         }
     }
 }

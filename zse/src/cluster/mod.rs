@@ -15,7 +15,7 @@ pub mod price;
 pub mod time;
 
 use crate::error::Result;
-use crate::zcl::{ClusterId, DataType, Direction};
+use crate::zcl::{ClusterId, DataType, Direction, Frame, Header, Payload};
 
 /// One attribute of a cluster's attribute set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,12 +78,23 @@ macro_rules! clusters {
             pub fn parse(cluster: ClusterId, direction: Direction, id: u8, payload: &'a [u8])
                 -> Result<Option<Self>>
             {
-                $(
-                    if cluster.0 == $module::CLUSTER_ID && direction == Direction::$dir {
-                        return Ok($module::$set::parse(id, payload)?.map(Self::$variant));
-                    }
-                )*
-                Ok(None)
+                match (cluster.0, direction) {
+                    $( ($module::CLUSTER_ID, Direction::$dir) =>
+                        Ok($module::$set::parse(id, payload)?.map(Self::$variant)), )*
+                    _ => Ok(None),
+                }
+            }
+
+            /// The cluster-specific branch of [`crate::zcl::Frame::parse`]: one jump on
+            /// (cluster, direction), then the command set builds the frame in place.
+            pub(crate) fn parse_frame(cluster: ClusterId, header: Header, body: &'a [u8])
+                -> Result<Frame<'a>>
+            {
+                match (cluster.0, header.direction) {
+                    $( ($module::CLUSTER_ID, Direction::$dir) => $module::$set::parse_frame(
+                        header, body, |c| Payload::Cluster(Self::$variant(c))), )*
+                    _ => Ok(Frame { header, payload: Payload::Unknown(body) }),
+                }
             }
 
             pub fn cluster_id(&self) -> ClusterId {

@@ -10,7 +10,7 @@
 use super::AttributeDef;
 use crate::error::Result;
 use crate::field::{command_set, fixed_struct, newtype, Repr, Uint24};
-use crate::wire::{Reader, Writer};
+use crate::wire::{Fast, Reader, Writer};
 use crate::zcl::{DataType, UtcTime, ZclStr};
 
 /// Cluster id.
@@ -365,8 +365,43 @@ impl PublishPrice<'_> {
     }
 }
 
-impl<'a> Repr<'a> for PublishPrice<'a> {
-    fn parse(payload: &'a [u8]) -> Result<Self> {
+impl<'a> PublishPrice<'a> {
+    /// [`Repr::parse`] of a well-formed payload: provider id and rate label, then fields 3–11 as
+    /// one 23-byte run checked once. `None` for anything [`Self::parse_fields`] must report.
+    #[inline]
+    fn parse_fast(payload: &'a [u8]) -> Option<Self> {
+        let mut r = Fast::new(payload);
+        let provider_id = r.u32()?;
+        let rate_label = r.short_string()?;
+        let mut f = r.run::<23>()?;
+        Some(Self {
+            provider_id,
+            rate_label,
+            issuer_event_id: f.u32()?,
+            current_time: UtcTime(f.u32()?),
+            unit_of_measure: crate::cluster::metering::UnitOfMeasure(f.u8()?),
+            currency: f.u16()?,
+            price_trailing_digit_and_price_tier: PriceTrailingDigitAndPriceTier(f.u8()?),
+            number_of_price_tiers_and_register_tier: NumberOfPriceTiersAndRegisterTier(f.u8()?),
+            start_time: UtcTime(f.u32()?),
+            duration_in_minutes: f.u16()?,
+            price: f.u32()?,
+            price_ratio: r.optional(Fast::u8)?,
+            generation_price: r.optional(Fast::u32)?,
+            generation_price_ratio: r.optional(Fast::u8)?,
+            alternate_cost_delivered: r.optional(Fast::u32)?,
+            alternate_cost_unit: r.optional(Fast::u8)?.map(AlternateCostUnit),
+            alternate_cost_trailing_digit: r.optional(Fast::u8)?.map(AlternateCostTrailingDigit),
+            number_of_block_thresholds: r.optional(Fast::u8)?,
+            price_control: r.optional(Fast::u8)?.map(PriceControl),
+        })
+    }
+
+    /// Field-by-field parse: the reference [`Self::parse_fast`] must agree with, and the path
+    /// that reports the first missing field of a bad payload.
+    #[cold]
+    #[inline(never)]
+    fn parse_fields(payload: &'a [u8]) -> Result<Self> {
         let mut r = Reader::new(payload);
         Ok(Self {
             provider_id: r.u32("provider_id")?,
@@ -397,6 +432,18 @@ impl<'a> Repr<'a> for PublishPrice<'a> {
             number_of_block_thresholds: r.optional(|r| r.u8("number_of_block_thresholds"))?,
             price_control: r.optional(|r| r.u8("price_control"))?.map(PriceControl),
         })
+    }
+}
+
+impl<'a> Repr<'a> for PublishPrice<'a> {
+    /// The fast path, inlined into callers so the fields land directly in their frame; the
+    /// field-by-field parse runs only for payloads that fail.
+    #[inline]
+    fn parse(payload: &'a [u8]) -> Result<Self> {
+        match Self::parse_fast(payload) {
+            Some(price) => Ok(price),
+            None => Self::parse_fields(payload),
+        }
     }
 
     fn buffer_len(&self) -> usize {
@@ -766,6 +813,7 @@ mod proptests {
             check_roundtrip::<GetBlockPeriods>(&bytes);
             check_roundtrip::<PublishPrice<'_>>(&bytes);
             check_roundtrip::<PublishBlockPeriod>(&bytes);
+            prop_assert_eq!(PublishPrice::parse(&bytes), PublishPrice::parse_fields(&bytes));
         }
 
         /// Random PublishPrice payloads with a short rate label, so most of them parse.
@@ -783,6 +831,15 @@ mod proptests {
             // bytes. The payload parses iff it ends on a field boundary or after field 19.
             let ok = [23, 24, 28, 29, 33, 34, 35, 36].contains(&rest.len()) || rest.len() >= 37;
             prop_assert_eq!(check_roundtrip::<PublishPrice<'_>>(&bytes).is_some(), ok);
+            // The fast path gives what the field-by-field parse gives, errors included, for the
+            // payload and every truncation of it.
+            for len in 0..=bytes.len() {
+                let cut = &bytes[..len];
+                prop_assert_eq!(PublishPrice::parse(cut), PublishPrice::parse_fields(cut));
+            }
+            // The invalid rate label (0xFF, no bytes).
+            bytes[4] = 0xFF;
+            prop_assert_eq!(PublishPrice::parse(&bytes), PublishPrice::parse_fields(&bytes));
         }
     }
 }

@@ -83,6 +83,16 @@ impl DataType {
         })
     }
 
+    /// [`Self::fixed_len`] by table lookup, for decode fast paths (the `match` above compiles
+    /// to a chain of range tests).
+    #[inline]
+    pub(crate) fn fixed_len_fast(self) -> Option<usize> {
+        match FIXED_LEN.get(usize::from(self.0)) {
+            Some(&len) if len != VARIABLE => Some(usize::from(len)),
+            _ => None,
+        }
+    }
+
     /// Whether this codec knows how to size values of the type at all.
     pub const fn is_known(self) -> bool {
         self.fixed_len().is_some() || matches!(self.0, 0x41..=0x44 | 0x48 | 0x4C | 0x50 | 0x51)
@@ -156,3 +166,23 @@ impl DataType {
         })
     }
 }
+
+/// Marks a type without a fixed length in [`FIXED_LEN`].
+const VARIABLE: u8 = 0xFF;
+
+/// [`DataType::fixed_len`] of every type id, [`VARIABLE`] for `None`.
+const FIXED_LEN: [u8; 256] = {
+    let mut table = [VARIABLE; 256];
+    let mut id = 0;
+    while id < 256 {
+        if let Some(len) = DataType(id as u8).fixed_len() {
+            // Evaluated at compile time: an index out of range would fail the build.
+            #[allow(clippy::indexing_slicing)]
+            {
+                table[id] = len as u8;
+            }
+        }
+        id += 1;
+    }
+    table
+};

@@ -25,6 +25,18 @@ pub enum Direction {
     ServerToClient,
 }
 
+impl FrameType {
+    /// Bits 0–1 of the frame control field; `None` for the reserved values 2 and 3.
+    #[inline]
+    const fn from_control(control: u8) -> Option<Self> {
+        match control & fc::FRAME_TYPE {
+            0 => Some(Self::Global),
+            1 => Some(Self::ClusterSpecific),
+            _ => None,
+        }
+    }
+}
+
 mod fc {
     pub const FRAME_TYPE: u8 = 0x03;
     pub const MANUFACTURER_SPECIFIC: u8 = 0x04;
@@ -50,20 +62,37 @@ pub struct Header {
 impl Header {
     /// Parses the header; returns it and the payload that follows.
     /// Reserved frame-control bits 5–7 are ignored as ZCL requires of receivers.
+    #[inline]
     pub fn parse(frame: &[u8]) -> Result<(Self, &[u8])> {
+        match Self::parse_fast(frame) {
+            Some(parsed) => Ok(parsed),
+            None => Self::parse_slow(frame),
+        }
+    }
+
+    /// The common case in one length check: a whole 3-byte header without manufacturer code.
+    /// `None` otherwise ([`Header::parse`] then reads the header field by field).
+    #[inline]
+    pub(crate) fn parse_fast(frame: &[u8]) -> Option<(Self, &[u8])> {
+        let (&[control, tsn, command_id], body) = frame.split_first_chunk::<3>()?;
+        if control & fc::MANUFACTURER_SPECIFIC != 0 {
+            return None;
+        }
+        let frame_type = FrameType::from_control(control)?;
+        Some((Self::from_parts(control, frame_type, None, tsn, command_id), body))
+    }
+
+    /// [`Header::parse`] field by field: manufacturer-specific headers, and every error.
+    #[cold]
+    #[inline(never)]
+    fn parse_slow(frame: &[u8]) -> Result<(Self, &[u8])> {
         let mut r = Reader::new(frame);
         let control = r.u8("frame_control")?;
-        let frame_type = match control & fc::FRAME_TYPE {
-            0 => FrameType::Global,
-            1 => FrameType::ClusterSpecific,
-            _ => {
-                return Err(crate::Error::new(
-                    ErrorKind::InvalidValue,
-                    0,
-                    "frame_control.frame_type",
-                ))
-            }
-        };
+        let frame_type = FrameType::from_control(control).ok_or(crate::Error::new(
+            ErrorKind::InvalidValue,
+            0,
+            "frame_control.frame_type",
+        ))?;
         let manufacturer_code = if control & fc::MANUFACTURER_SPECIFIC != 0 {
             Some(r.u16("manufacturer_code")?)
         } else {
@@ -71,7 +100,18 @@ impl Header {
         };
         let tsn = r.u8("tsn")?;
         let command_id = r.u8("command_id")?;
-        let header = Self {
+        Ok((Self::from_parts(control, frame_type, manufacturer_code, tsn, command_id), r.rest()))
+    }
+
+    #[inline]
+    const fn from_parts(
+        control: u8,
+        frame_type: FrameType,
+        manufacturer_code: Option<u16>,
+        tsn: u8,
+        command_id: u8,
+    ) -> Self {
+        Self {
             frame_type,
             manufacturer_code,
             direction: if control & fc::DIRECTION != 0 {
@@ -82,8 +122,7 @@ impl Header {
             disable_default_response: control & fc::DISABLE_DEFAULT_RESPONSE != 0,
             tsn,
             command_id,
-        };
-        Ok((header, r.rest()))
+        }
     }
 
     /// The frame control byte this header encodes to.
@@ -203,6 +242,22 @@ mod tests {
         let v = FrameView::new_checked(&bytes[..]).unwrap();
         assert_eq!((v.tsn(), v.command_id(), v.manufacturer_code()), (0x42, 7, Some(0x115F)));
         assert_eq!(v.payload(), &[0xAA]);
+    }
+
+    /// The one-check fast path and the field-by-field parse agree on every frame control value
+    /// and every length around the header's.
+    #[test]
+    fn fast_path_agrees_with_field_by_field() {
+        for control in 0..=u8::MAX {
+            let bytes = [control, 0x5F, 0x11, 0x42, 0x07, 0xAA];
+            for len in 0..=bytes.len() {
+                let frame = &bytes[..len];
+                assert_eq!(Header::parse(frame), Header::parse_slow(frame), "{frame:02x?}");
+                if let Some(fast) = Header::parse_fast(frame) {
+                    assert_eq!(Ok(fast), Header::parse_slow(frame));
+                }
+            }
+        }
     }
 
     #[test]

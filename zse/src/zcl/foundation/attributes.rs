@@ -1,9 +1,9 @@
 //! Reading, writing and reporting attribute values (ZCL §2.4.1–2.4.6 and §2.4.11;
 //! se10.md §1.4): the commands an ESI answers for Basic, Time, Price and Metering attributes.
 
-use super::{read_typed_value, typed_value_len};
+use super::{read_typed_value, skip_typed_value, typed_value_len};
 use crate::error::{Error, ErrorKind, Result};
-use crate::wire::{Reader, Writer};
+use crate::wire::{Fast, Reader, Writer};
 use crate::zcl::{AttributeId, Record, Status, TypedValue, Value};
 
 record_list! {
@@ -44,6 +44,17 @@ impl<'a> Record<'a> for ReadAttributeStatusRecord<'a> {
         let status = Status(r.u8("status")?);
         let value = if status == Status::SUCCESS { Some(read_typed_value(r)?) } else { None };
         Ok(Self { attribute_id, status, value })
+    }
+
+    #[inline]
+    fn skip(rest: &mut &'a [u8]) -> Option<()> {
+        let mut f = Fast::new(rest);
+        f.u16()?;
+        if f.u8()? == Status::SUCCESS.0 {
+            skip_typed_value(&mut f)?;
+        }
+        *rest = f.rest();
+        Some(())
     }
 
     fn buffer_len(&self) -> usize {
@@ -92,6 +103,14 @@ macro_rules! attribute_value_record {
             fn read(r: &mut Reader<'a>) -> Result<Self> {
                 let attribute_id = AttributeId(r.u16("attribute_id")?);
                 Ok(Self { attribute_id, value: read_typed_value(r)? })
+            }
+            #[inline]
+            fn skip(rest: &mut &'a [u8]) -> Option<()> {
+                let mut f = Fast::new(rest);
+                f.u16()?;
+                skip_typed_value(&mut f)?;
+                *rest = f.rest();
+                Some(())
             }
             fn buffer_len(&self) -> usize {
                 2 + typed_value_len(&self.value)
@@ -350,7 +369,59 @@ mod proptests {
         })
     }
 
+    /// [`Record::skip`] accepts exactly what [`Record::read`] accepts and consumes as much.
+    fn check_skip<'a, T: Record<'a>>(bytes: &'a [u8]) -> core::result::Result<(), TestCaseError> {
+        let mut rest = bytes;
+        let skipped = T::skip(&mut rest);
+        let mut r = Reader::new(bytes);
+        let read = T::read(&mut r);
+        prop_assert_eq!(skipped.is_some(), read.is_ok(), "{:02x?}", bytes);
+        if skipped.is_some() {
+            prop_assert_eq!(rest.len(), r.remaining(), "{:02x?}", bytes);
+        }
+        Ok(())
+    }
+
+    fn check_skips(bytes: &[u8]) -> core::result::Result<(), TestCaseError> {
+        check_skip::<ReadAttributeStatusRecord<'_>>(bytes)?;
+        check_skip::<WriteAttributeRecord<'_>>(bytes)?;
+        check_skip::<AttributeReport<'_>>(bytes)
+    }
+
+    /// Every data type id, with value bytes that make strings and collections short, long,
+    /// invalid (0xFF…) or empty, cut at every length.
+    #[test]
+    fn skip_agrees_with_read_for_every_type() {
+        for ty in 0..=u8::MAX {
+            for fill in [0x00, 0x01, 0x02, 0x03, 0x20, 0xFF] {
+                let mut bytes = [fill; 24];
+                bytes[..3].copy_from_slice(&[0x00, 0x04, 0x00]); // id; status SUCCESS
+                for at in [2, 3] {
+                    // ReadAttributeStatusRecord has the type at 3, the others at 2.
+                    let mut b = bytes;
+                    b[at] = ty;
+                    for len in 0..=b.len() {
+                        check_skips(&b[..len]).unwrap();
+                    }
+                }
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn skip_agrees_with_read(
+            bytes in prop_oneof![
+                read_status_record(),
+                value_record(),
+                proptest::collection::vec(any::<u8>(), 0..32),
+            ],
+        ) {
+            for len in 0..=bytes.len() {
+                check_skips(&bytes[..len])?;
+            }
+        }
+
         #[test]
         fn roundtrip_random(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             check_roundtrip::<ReadAttributes<'_>>(&bytes);

@@ -17,7 +17,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::field::{command_set, fixed_struct, newtype, Field};
-use crate::wire::{Reader, Writer};
+use crate::wire::{Fast, Reader, Writer};
 use crate::zcl::{AttributeId, DataType, Record, Status, Value};
 
 /// A record made only of fixed-width [`Field`]s, in wire order.
@@ -227,6 +227,35 @@ pub(crate) fn read_typed_value<'a>(r: &mut Reader<'a>) -> Result<Value<'a>> {
         return Err(Error::new(ErrorKind::UnknownDataType(ty.0), at, "data_type"));
     }
     Value::read(ty, r)
+}
+
+/// Moves past a `[data_type, value]` pair; `None` exactly where [`read_typed_value`] fails
+/// (the [`Record::skip`] of records holding a value). Fixed-size values and strings are skipped
+/// by their length; collections and structures, whose elements must be walked, are read.
+#[inline]
+pub(crate) fn skip_typed_value(f: &mut Fast<'_>) -> Option<()> {
+    let ty = DataType(f.u8()?);
+    match ty.fixed_len_fast() {
+        Some(len) => f.bytes(len).map(drop),
+        None => match ty.0 {
+            0x41 | 0x42 => f.short_string().map(drop),
+            0x43 | 0x44 => f.long_string().map(drop),
+            _ => {
+                *f = Fast::new(skip_value_slow(ty, f.rest())?);
+                Some(())
+            }
+        },
+    }
+}
+
+/// Collections, structures and unknown types: [`Value::read`] (unknown types fail there too).
+/// Returns the bytes after the value. (Takes and returns plain slices so that the caller's
+/// cursor stays in registers.)
+#[inline(never)]
+fn skip_value_slow(ty: DataType, rest: &[u8]) -> Option<&[u8]> {
+    let mut r = Reader::new(rest);
+    Value::read(ty, &mut r).ok()?;
+    Some(r.rest())
 }
 
 /// Encoded length of a `[data_type, value]` pair.
