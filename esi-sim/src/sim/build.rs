@@ -64,8 +64,9 @@ impl SimConfig {
 
     /// Checks the configuration; the error names the field.
     pub fn validate(&self) -> Result<(), String> {
-        if self.esis == 0 || self.esis > 64 {
-            return Err(format!("esis = {}: must be 1..=64", self.esis));
+        // The ESI index is the low byte of its EUI-64 (see `build`), so at most 255 ESIs.
+        if self.esis == 0 || self.esis > 255 {
+            return Err(format!("esis = {}: must be 1..=255", self.esis));
         }
         if !node::CAPACITIES.contains(&self.slots) {
             return Err(format!("slots = {}: must be one of {:?}", self.slots, node::CAPACITIES));
