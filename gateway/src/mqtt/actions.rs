@@ -315,7 +315,7 @@ pub async fn execute(
             let (groups, next) = p.cut(visible);
             Ok(json!({"groups": groups, "next_page": next}))
         }
-        "grant/add" => grant_add(sh, &party, decode(body)?).await,
+        "grant/add" => grant_add(sh, &party, caller.transaction.as_deref(), decode(body)?).await,
         "grant/revoke" => grant_revoke(sh, &party, decode(body)?).await,
         "grant/list" => {
             let r: GrantListReq = decode(body)?;
@@ -345,7 +345,12 @@ pub async fn execute(
     }
 }
 
-async fn grant_add(sh: &Shared, party: &PartyId, r: GrantAddReq) -> Result<Value, ApiError> {
+async fn grant_add(
+    sh: &Shared,
+    party: &PartyId,
+    transaction: Option<&str>,
+    r: GrantAddReq,
+) -> Result<Value, ApiError> {
     let devices = r
         .devices
         .map(|list| {
@@ -369,7 +374,17 @@ async fn grant_add(sh: &Shared, party: &PartyId, r: GrantAddReq) -> Result<Value
     };
     let dir = sh.esi_directory();
     let actor = party.clone();
-    let g = sh.with_grants(move |g, now| g.add(&actor, new, &dir, now)).await?;
+    let tag = transaction.map(|t| super::idempotency::key(party, t));
+    let g = sh
+        .with_grants(move |g, now| {
+            if let Some(k) = tag {
+                g.store_mut().tag_next_insert(k);
+            }
+            let r = g.add(&actor, new, &dir, now);
+            g.store_mut().untag();
+            r
+        })
+        .await?;
     Ok(grant_view(&g))
 }
 

@@ -19,6 +19,8 @@ const NS_PARTY: &str = "grants.party";
 const NS_GRANT: &str = "grants.grant";
 const NS_META: &str = "grants.meta";
 const NEXT_ID: &str = "next_id";
+/// (party, transaction) → the grant a `grant/add` created, committed with the grant itself.
+const NS_TXN: &str = "grants.txn";
 
 fn grant_key(id: GrantId) -> String {
     format!("{:020}", id.0)
@@ -33,6 +35,8 @@ fn err(e: impl std::fmt::Display) -> GrantStoreError {
 pub struct KvGrantStore {
     mem: MemoryGrantStore,
     store: Arc<Store>,
+    /// Idempotency key to commit with the next inserted grant.
+    tag: Option<String>,
 }
 
 impl KvGrantStore {
@@ -55,7 +59,24 @@ impl KvGrantStore {
         let mem: MemoryGrantStore =
             serde_json::from_value(json!({"parties": parties, "grants": grants, "next_id": next_id}))
                 .map_err(err)?;
-        Ok(Self { mem, store })
+        Ok(Self { mem, store, tag: None })
+    }
+
+    /// The next [`GrantStore::insert_grant`] also records the grant under `key` (an
+    /// idempotency key), in the same commit: a retry after a crash finds it (see
+    /// [`super::idempotency`]). Cleared by the insert or by [`Self::untag`].
+    pub fn tag_next_insert(&mut self, key: String) {
+        self.tag = Some(key);
+    }
+
+    pub fn untag(&mut self) {
+        self.tag = None;
+    }
+
+    /// The grant recorded under an idempotency key, if any.
+    pub fn tagged(&self, key: &str) -> Option<Grant> {
+        let bytes = self.store.kv_get(NS_TXN, key).ok()??;
+        serde_json::from_slice(&bytes).ok()
     }
 
     fn put(&self, ns: &str, key: String, value: Option<Vec<u8>>) -> Result<(), GrantStoreError> {
@@ -98,10 +119,13 @@ impl GrantStore for KvGrantStore {
         let g = self.mem.insert_grant(grant)?;
         let bytes = serde_json::to_vec(&g).map_err(err)?;
         let next = serde_json::to_vec(&(g.id.0 + 1)).map_err(err)?;
-        let items = vec![
-            (NS_GRANT.to_owned(), grant_key(g.id), Some(bytes)),
+        let mut items = vec![
+            (NS_GRANT.to_owned(), grant_key(g.id), Some(bytes.clone())),
             (NS_META.to_owned(), NEXT_ID.to_owned(), Some(next)),
         ];
+        if let Some(k) = self.tag.take() {
+            items.push((NS_TXN.to_owned(), k, Some(bytes)));
+        }
         if let Err(e) = self.store.kv_write(items, true) {
             self.mem.remove_grant(g.id)?;
             return Err(err(e));

@@ -43,7 +43,8 @@ pub struct Outcome {
     pub response: Value,
 }
 
-fn key(party: &PartyId, transaction: &str) -> String {
+/// The key of (party, transaction).
+pub fn key(party: &PartyId, transaction: &str) -> String {
     // Party ids contain no spaces (grants::check_id, config::check_ident).
     format!("{} {transaction}", party.0)
 }

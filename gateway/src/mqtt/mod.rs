@@ -138,18 +138,23 @@ pub async fn start(
     let sh2 = sh.clone();
     let mut sd = shutdown.clone();
     tasks.push(tokio::spawn(async move {
+        // Requests run in a set owned by this task: aborting it (a daemon crash in tests)
+        // aborts them too, and an orderly stop lets the running ones finish.
+        let mut running = tokio::task::JoinSet::new();
         loop {
             let p = tokio::select! {
                 p = req_rx.recv() => match p { Some(p) => p, None => break },
+                Some(_) = running.join_next(), if !running.is_empty() => continue,
                 r = sd.changed() => if r.is_err() || *sd.borrow() { break } else { continue },
             };
             let Ok(permit) = workers.clone().acquire_owned().await else { break };
             let sh = sh2.clone();
-            tokio::spawn(async move {
+            running.spawn(async move {
                 serve(&sh, p).await;
                 drop(permit);
             });
         }
+        while running.join_next().await.is_some() {}
     }));
     info!(root = sh.topics.root(), auth = cfg.auth.as_str(), "MQTT bridge started");
     Ok(tasks)

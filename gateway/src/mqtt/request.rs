@@ -347,6 +347,14 @@ async fn stored_outcome(
             .unwrap_or_else(|_| ApiError::internal())),
         });
     }
+    if action == "grant/add" {
+        let k = idempotency::key(party, t);
+        if let Ok(Some(g)) = sh.with_grants(move |g, _| Ok(g.store().tagged(&k))).await {
+            // Committed with the grant, but the gateway stopped before storing the answer.
+            trail.replayed = true;
+            return Some(Ok(actions::grant_view(&g)));
+        }
+    }
     if kind == Kind::Accept {
         if let Some(rid) = sh.idem.accepted_request(party, t).await {
             // Committed, but the gateway stopped before storing the answer: rebuild it.
