@@ -113,7 +113,7 @@ pub struct Reply {
     pub correlation_data: Option<Bytes>,
 }
 
-/// What the audit record says about a request.
+/// What the audit record says about a request, and the outcome to store for its transaction.
 #[derive(Debug, Default)]
 struct Trail {
     party: Option<PartyId>,
@@ -121,6 +121,10 @@ struct Trail {
     denied: bool,
     replayed: bool,
     reason: Option<String>,
+    /// (transaction, outcome, durable) to record before the acknowledgement.
+    outcome: Option<(String, idempotency::Outcome, bool)>,
+    /// Held until the outcome is recorded: a retry arriving meanwhile waits for it.
+    running: Option<idempotency::RunningGuard>,
 }
 
 /// The `transaction` of a payload, read without trusting it (only to echo it in an error
@@ -187,7 +191,16 @@ pub async fn handle(sh: &Shared, m: &Inbound) -> Option<Reply> {
         process(sh, rt.action, rt.identity, &m.payload, &mut transaction, &mut trail).await
     };
     let body = response(&action, transaction.as_ref(), &result);
-    audit(sh, &action, transaction.as_ref(), &trail, &result).await;
+    // The outcome record and the audit record commit concurrently; both before the ack.
+    let record = async {
+        if let (Some(party), Some((t, o, durable))) = (&trail.party, &trail.outcome) {
+            if !sh.idem.record(party, t, o, *durable).await {
+                tracing::error!(action, "the outcome of a request could not be stored");
+            }
+        }
+    };
+    tokio::join!(record, audit(sh, &action, transaction.as_ref(), &trail, &result));
+    drop(trail.running.take());
     Some(Reply { topic, body, correlation_data: m.correlation_data.clone() })
 }
 
@@ -274,16 +287,12 @@ async fn process(
         trail.reason = Some(r.chars().take(64).collect());
     }
     let hash = idempotency::body_hash(&body);
-    let _running = match (&t, def.kind) {
-        (Some(tr), Kind::Change | Kind::Accept) => {
-            let guard = sh.idem.begin(&party, tr).await;
-            if let Some(r) = stored_outcome(sh, &party, tr, action, &hash, def.kind, trail).await {
-                return r;
-            }
-            Some(guard)
+    if let (Some(tr), Kind::Change | Kind::Accept) = (&t, def.kind) {
+        trail.running = Some(sh.idem.begin(&party, tr).await);
+        if let Some(r) = stored_outcome(sh, &party, tr, action, &hash, def.kind, trail).await {
+            return r;
         }
-        _ => None,
-    };
+    }
     // 6. Schema.
     if let Err(e) = sh.schemas.check_request(action, &body) {
         return fail(trail, e);
@@ -310,9 +319,7 @@ async fn process(
             }
             let o = idempotency::outcome(action, hash, resp);
             // An accept is already indexed by the store; others must be durable here.
-            if !sh.idem.record(&party, tr, &o, def.kind == Kind::Change).await {
-                tracing::error!(action, "the outcome of a request could not be stored");
-            }
+            trail.outcome = Some((tr.clone(), o, def.kind == Kind::Change));
         }
     }
     result
