@@ -92,7 +92,7 @@ async fn counter(
     (client, n, last)
 }
 
-async fn publisher(port: u16, id: &str) -> AsyncClient {
+fn publisher(port: u16, id: &str) -> AsyncClient {
     let mut o = MqttOptions::new(id, "127.0.0.1", port);
     o.set_keep_alive(Duration::from_secs(30));
     o.set_max_packet_size(Some(1 << 20));
@@ -171,19 +171,36 @@ async fn run(broker: &str, requests: usize) {
     let root = format!("han/{gw}");
     let (_rc, resp_n, resp_last) =
         counter(port, &format!("{gw}-resp"), format!("{root}/response/#"), ok_payload).await;
-    let pubc = publisher(port, &format!("{gw}-pub")).await;
+    let pubc = publisher(port, &format!("{gw}-pub"));
     // Grant, then warm up.
-    let grant = sign_request(&key, "ops-1", &json!({"party": "rep", "esi_id": esi, "meter_number": "M0",
-        "rights": ["message"], "transaction": "grant"}));
-    pubc.publish(format!("{root}/request/grant/add"), QoS::AtLeastOnce, false, grant).await.unwrap();
+    let grant = sign_request(
+        &key,
+        "ops-1",
+        &json!({"party": "rep", "esi_id": esi, "meter_number": "M0",
+        "rights": ["message"], "transaction": "grant"}),
+    );
+    pubc.publish(format!("{root}/request/grant/add"), QoS::AtLeastOnce, false, grant)
+        .await
+        .unwrap();
     assert!(wait_count(&resp_n, 1, Duration::from_secs(10)).await, "grant not answered");
     let sign = |i: usize| {
-        sign_request(&key, "rep-1", &json!({"esi_ids": [esi], "text": "Peak pricing 4-7 pm today",
-            "priority": "low", "transaction": format!("b{i}")}))
+        sign_request(
+            &key,
+            "rep-1",
+            &json!({"esi_ids": [esi], "text": "Peak pricing 4-7 pm today",
+            "priority": "low", "transaction": format!("b{i}")}),
+        )
     };
     let warm = 200;
     for i in 0..warm {
-        pubc.publish(format!("{root}/request/message/send"), QoS::AtLeastOnce, false, sign(1_000_000 + i)).await.unwrap();
+        pubc.publish(
+            format!("{root}/request/message/send"),
+            QoS::AtLeastOnce,
+            false,
+            sign(1_000_000 + i),
+        )
+        .await
+        .unwrap();
     }
     assert!(wait_count(&resp_n, 1 + warm, Duration::from_secs(60)).await, "warm-up not answered");
     let tokens: Vec<String> = (0..requests).map(sign).collect();
@@ -205,7 +222,9 @@ async fn run(broker: &str, requests: usize) {
     let base = resp_n.load(Ordering::Relaxed);
     let t0 = Instant::now();
     for t in tokens {
-        pubc.publish(format!("{root}/request/message/send"), QoS::AtLeastOnce, false, t).await.unwrap();
+        pubc.publish(format!("{root}/request/message/send"), QoS::AtLeastOnce, false, t)
+            .await
+            .unwrap();
     }
     let done = wait_count(&resp_n, base + requests, Duration::from_secs(600)).await;
     let bridge_secs = resp_last.lock().unwrap().duration_since(t0).as_secs_f64();
@@ -222,12 +241,10 @@ async fn run(broker: &str, requests: usize) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--bench") && std::env::args().count() <= 2 {
-        // `cargo bench` without arguments: a short run.
-    }
     let requests: usize = arg("--requests", "5000").parse().unwrap();
     let broker = arg("--broker", "both");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         for b in ["mosquitto", "embedded"] {
             if broker == "both" || broker == b {

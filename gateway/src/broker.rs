@@ -11,7 +11,7 @@
 //! process ends. [`ensure_started`] starts one broker per address per process and returns the
 //! running one when asked again (a daemon restarted in the same process, as tests do).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -22,9 +22,9 @@ use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 /// `BAD_REQUEST` up to this size; beyond it the broker drops the connection that sent it).
 pub const MAX_PACKET_BYTES: usize = 1 << 20;
 
-fn running() -> &'static Mutex<HashMap<SocketAddr, ()>> {
-    static RUNNING: OnceLock<Mutex<HashMap<SocketAddr, ()>>> = OnceLock::new();
-    RUNNING.get_or_init(|| Mutex::new(HashMap::new()))
+fn running() -> &'static Mutex<HashSet<SocketAddr>> {
+    static RUNNING: OnceLock<Mutex<HashSet<SocketAddr>>> = OnceLock::new();
+    RUNNING.get_or_init(|| Mutex::new(HashSet::new()))
 }
 
 fn server(name: &str, listen: SocketAddr) -> ServerSettings {
@@ -65,7 +65,7 @@ pub fn config(listen: SocketAddr, listen_v311: SocketAddr) -> Config {
 /// connections. An address in use by another process is an error naming it.
 pub fn ensure_started(listen: SocketAddr, listen_v311: SocketAddr) -> Result<(), String> {
     let mut map = running().lock().map_err(|_| "broker registry poisoned".to_owned())?;
-    if map.contains_key(&listen) {
+    if map.contains(&listen) {
         return Ok(());
     }
     for addr in [listen, listen_v311] {
@@ -95,7 +95,7 @@ pub fn ensure_started(listen: SocketAddr, listen_v311: SocketAddr) -> Result<(),
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    map.insert(listen, ());
+    map.insert(listen);
     tracing::info!(%listen, %listen_v311, "embedded MQTT broker listening");
     Ok(())
 }

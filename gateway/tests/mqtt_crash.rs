@@ -3,7 +3,13 @@
 //! says `offline` when the process is killed; `trusted-broker` mode takes the party from the
 //! client's topic level.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::too_many_lines,
+    clippy::format_push_string
+)]
 
 mod mqttkit;
 
@@ -26,13 +32,16 @@ async fn redelivery_after_crash(broker: BrokerKind) {
     let dir = tempfile::tempdir().unwrap();
     let gw = unique_gw(&format!("crash{broker:?}").to_lowercase());
     let ps = parties();
-    let (host, port, section) = mqtt_section(broker, &ps, "rate_per_second = 100000\nrate_burst = 100000\n");
+    let (host, port, section) =
+        mqtt_section(broker, &ps, "rate_per_second = 100000\nrate_burst = 100000\n");
     let links = [dir.path().join("none0"), dir.path().join("none1")];
     let cfg = config(dir.path(), &gw, &links, &section);
     let d = Daemon::start(cfg.clone()).await.unwrap();
     let root = format!("han/{gw}");
     let portal = Portal::connect(&host, port, &root, &format!("crash-{broker:?}"), &[]).await;
-    portal.wait(10, "online", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online").await;
+    portal
+        .wait(10, "online", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online")
+        .await;
     let ops = &ps[0];
     // The first request registers the parties' grants store; then a burst of grant/add, each
     // with its own transaction, and the gateway is killed while they are being carried out.
@@ -55,7 +64,11 @@ async fn redelivery_after_crash(broker: BrokerKind) {
         .filter_map(|s| s.json()["transaction"].as_str().map(str::to_owned))
         .collect();
     // The broker publishes the will: offline.
-    portal.wait(15, "will: offline", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"offline").await;
+    portal
+        .wait(15, "will: offline", |s| {
+            s.topic.ends_with("/bridge/state") && &s.payload[..] == b"offline"
+        })
+        .await;
     // Restart on the same store and session: the broker delivers what was not acknowledged.
     let mark = portal.mark();
     // In-process, blocking store calls of the aborted daemon (a grant being committed) may still
@@ -72,12 +85,20 @@ async fn redelivery_after_crash(broker: BrokerKind) {
             Err(e) => panic!("restart: {e}"),
         }
     };
-    portal.wait_from(mark, 15, "online again", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online").await;
+    portal
+        .wait_from(mark, 15, "online again", |s| {
+            s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online"
+        })
+        .await;
     let answered = |p: &Portal, t: &str| {
-        p.seen().iter().any(|s| s.topic.ends_with("/response/grant/add") && s.json()["transaction"] == t)
+        p.seen()
+            .iter()
+            .any(|s| s.topic.ends_with("/response/grant/add") && s.json()["transaction"] == t)
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while (0..N).any(|i| !answered(&portal, &format!("c{i}"))) && tokio::time::Instant::now() < deadline {
+    while (0..N).any(|i| !answered(&portal, &format!("c{i}")))
+        && tokio::time::Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let missing: Vec<String> =
@@ -133,7 +154,9 @@ async fn requests_lost_with_a_killed_embedded_broker_are_retried_and_done_once()
     };
     let mut child = spawn();
     let portal = connect_retrying(&host, port, &root, "killemb").await;
-    portal.wait(20, "online", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online").await;
+    portal
+        .wait(20, "online", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online")
+        .await;
     let ops = &ps[0];
     const N: usize = 100;
     let body = |i: usize| {
@@ -141,7 +164,9 @@ async fn requests_lost_with_a_killed_embedded_broker_are_retried_and_done_once()
                "transaction": format!("k{i}")})
     };
     for i in 0..N {
-        portal.publish_raw("grant/add", sign_request(&ops.key, &ops.kid, &body(i)).into_bytes()).await;
+        portal
+            .publish_raw("grant/add", sign_request(&ops.key, &ops.kid, &body(i)).into_bytes())
+            .await;
     }
     portal.wait(20, "some answers", |s| s.topic.ends_with("/response/grant/add")).await;
     child.kill().unwrap();
@@ -155,7 +180,11 @@ async fn requests_lost_with_a_killed_embedded_broker_are_retried_and_done_once()
     drop(portal);
     let mut child = spawn();
     let portal = connect_retrying(&host, port, &root, "killemb2").await;
-    portal.wait(20, "online again", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online").await;
+    portal
+        .wait(20, "online again", |s| {
+            s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online"
+        })
+        .await;
     for i in 0..N {
         let mut b = body(i);
         let t = b["transaction"].as_str().unwrap().to_owned();
@@ -167,13 +196,19 @@ async fn requests_lost_with_a_killed_embedded_broker_are_retried_and_done_once()
         ok(&r);
     }
     let l = portal.call(ops, "grant/list", json!({"party": "rep", "page_size": 500}), "list").await;
-    assert_eq!(ok(&l)["grants"].as_array().unwrap().len(), N, "{} answered before the kill", before.len());
+    assert_eq!(
+        ok(&l)["grants"].as_array().unwrap().len(),
+        N,
+        "{} answered before the kill",
+        before.len()
+    );
     child.kill().unwrap();
     let _ = child.wait();
 }
 
 fn write_config(dir: &std::path::Path, gw: &str, section: &str) -> std::path::PathBuf {
-    let mut text = format!("gateway_id = \"{gw}\"\ndata_dir = \"{}\"\n", dir.join("data").display());
+    let mut text =
+        format!("gateway_id = \"{gw}\"\ndata_dir = \"{}\"\n", dir.join("data").display());
     text.push_str(&format!(
         "[[coordinator]]\nport = \"{}\"\nesi_id = \"{}\"\nmeter_number = \"M0\"\n",
         dir.join("none0").display(),
@@ -215,18 +250,27 @@ async fn last_will_says_offline_when_the_process_is_killed() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    portal.wait(20, "online", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online").await;
+    portal
+        .wait(20, "online", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online")
+        .await;
     let mark = portal.mark();
     child.kill().unwrap();
     let _ = child.wait();
-    portal.wait_from(mark, 15, "will", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"offline").await;
+    portal
+        .wait_from(mark, 15, "will", |s| {
+            s.topic.ends_with("/bridge/state") && &s.payload[..] == b"offline"
+        })
+        .await;
     // A late subscriber sees the retained offline.
     let late = Portal::connect(&host, port, &root, "kill-late", &[]).await;
     let s = late.wait(10, "retained offline", |s| s.topic.ends_with("/bridge/state")).await;
     assert!(s.retain && &s.payload[..] == b"offline");
     // Clean up the retained topics of this test run.
     for t in ["bridge/state", "bridge/info", "bridge/esis"] {
-        late.client.publish(format!("{root}/{t}"), QoS::AtLeastOnce, true, Vec::new()).await.unwrap();
+        late.client
+            .publish(format!("{root}/{t}"), QoS::AtLeastOnce, true, Vec::new())
+            .await
+            .unwrap();
     }
 }
 
@@ -244,23 +288,43 @@ async fn trusted_broker_mode_takes_the_party_from_the_identity_level() {
     let d = Daemon::start(config(dir.path(), &gw, &links, &section)).await.unwrap();
     let root = format!("han/{gw}");
     let portal = Portal::connect(&host, port, &root, "trusted", &[]).await;
-    portal.wait(10, "online", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online").await;
+    portal
+        .wait(10, "online", |s| s.topic.ends_with("/bridge/state") && &s.payload[..] == b"online")
+        .await;
     let publish = |id: &str, action: &str, body: Value| {
         let topic = format!("{root}/client/{id}/request/{action}");
         let c = portal.client.clone();
-        async move { c.publish(topic, QoS::AtLeastOnce, false, body.to_string().into_bytes()).await.unwrap() }
+        async move {
+            c.publish(topic, QoS::AtLeastOnce, false, body.to_string().into_bytes()).await.unwrap()
+        }
     };
     let wait = |id: &str, action: &str, t: &str| {
         let topic = format!("{root}/client/{id}/response/{action}");
         let t = t.to_owned();
         let p = &portal;
-        async move { p.wait(10, "trusted response", move |s| s.topic == topic && s.json()["transaction"] == t.as_str()).await.json() }
+        async move {
+            p.wait(10, "trusted response", move |s| {
+                s.topic == topic && s.json()["transaction"] == t.as_str()
+            })
+            .await
+            .json()
+        }
     };
-    publish("portal-ops", "grant/add", json!({"party": "rep", "esi_id": esi(0), "meter_number": "M0",
-        "rights": ["read"], "transaction": "t1"})).await;
+    publish(
+        "portal-ops",
+        "grant/add",
+        json!({"party": "rep", "esi_id": esi(0), "meter_number": "M0",
+        "rights": ["read"], "transaction": "t1"}),
+    )
+    .await;
     ok(&wait("portal-ops", "grant/add", "t1").await);
-    publish("portal-rep", "grant/add", json!({"party": "rep", "esi_id": esi(0), "meter_number": "M0",
-        "rights": ["message"], "transaction": "t2"})).await;
+    publish(
+        "portal-rep",
+        "grant/add",
+        json!({"party": "rep", "esi_id": esi(0), "meter_number": "M0",
+        "rights": ["message"], "transaction": "t2"}),
+    )
+    .await;
     assert_eq!(wait("portal-rep", "grant/add", "t2").await["error"]["code"], "NOT_AUTHORIZED");
     publish("mallory", "device/list", json!({"esi_id": esi(0), "transaction": "t3"})).await;
     let r = wait("mallory", "device/list", "t3").await;
@@ -269,7 +333,12 @@ async fn trusted_broker_mode_takes_the_party_from_the_identity_level() {
     publish("portal-rep", "device/list", json!({"esi_id": esi(0), "transaction": "t4"})).await;
     ok(&wait("portal-rep", "device/list", "t4").await);
     // A signed request on the plain topic is not even seen in this mode (no subscription).
-    publish("portal-rep", "device/list", json!({"esi_id": esi(0), "transaction": "t5", "extra": 1})).await;
+    publish(
+        "portal-rep",
+        "device/list",
+        json!({"esi_id": esi(0), "transaction": "t5", "extra": 1}),
+    )
+    .await;
     assert_eq!(wait("portal-rep", "device/list", "t5").await["error"]["code"], "BAD_REQUEST");
     d.shutdown().await;
     validate_all(&portal.seen(), &root);

@@ -221,7 +221,7 @@ fn parse_body(s: &Section<'_>, gateway_id: &str) -> Result<MqttConfig, ConfigErr
         Some(_) => return Err(ConfigError::new(s.key("auth"), "must be jws or trusted-broker")),
     };
     if let Some(n) = s.integer("rate_per_second", 1, 1_000_000)? {
-        c.rate.per_second = n as f64;
+        c.rate.per_second = f64::from(n as u32);
     }
     if let Some(n) = s.integer("rate_burst", 1, 1_000_000)? {
         c.rate.burst = n as u32;
@@ -259,15 +259,14 @@ fn parse_broker(s: &Section<'_>, c: &mut MqttConfig) -> Result<(), ConfigError> 
             if let Some(p) = port {
                 l5.set_port(p);
             }
-            let l4 = match listen_v311 {
-                Some(l) => addr("listen_v311", &l)?,
-                None => {
-                    let mut a = l5;
-                    a.set_port(l5.port().checked_add(1).ok_or_else(|| {
-                        ConfigError::new(s.key("listen"), "leave room for listen_v311")
-                    })?);
-                    a
-                }
+            let l4 = if let Some(l) = listen_v311 {
+                addr("listen_v311", &l)?
+            } else {
+                let mut a = l5;
+                a.set_port(l5.port().checked_add(1).ok_or_else(|| {
+                    ConfigError::new(s.key("listen"), "leave room for listen_v311")
+                })?);
+                a
             };
             if l4 == l5 {
                 return Err(ConfigError::new(s.key("listen_v311"), "must differ from listen"));
@@ -324,7 +323,8 @@ fn parse_parties(s: &Section<'_>, c: &mut MqttConfig) -> Result<(), ConfigError>
         party.name = p.string("name")?;
         if let Some(n) = p.integer("rate_per_second", 1, 1_000_000)? {
             let burst = p.integer("rate_burst", 1, 1_000_000)?.map_or(n as u32, |b| b as u32);
-            c.rate_overrides.push((party.id.clone(), RateLimit { per_second: n as f64, burst }));
+            c.rate_overrides
+                .push((party.id.clone(), RateLimit { per_second: f64::from(n as u32), burst }));
         }
         p.finish()?;
         if c.parties.iter().any(|q| q.id == party.id) {
@@ -380,4 +380,88 @@ fn parse_parties(s: &Section<'_>, c: &mut MqttConfig) -> Result<(), ConfigError>
     crate::auth::TrustedBroker::new(c.identities.clone(), c.max_payload_bytes)
         .map_err(|e| ConfigError::new(s.key("identity"), e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::config::Config;
+
+    const BASE: &str = "gateway_id = \"gw-1\"\ndata_dir = \"/tmp/gw\"\n\
+        [[coordinator]]\nport = \"/dev/ttyACM0\"\nesi_id = \"10443720000000001\"\nmeter_number = \"M1\"\n";
+
+    fn parse(mqtt: &str) -> Result<Option<MqttConfig>, crate::config::ConfigError> {
+        Config::parse(&format!("{BASE}{mqtt}")).map(|c| c.mqtt)
+    }
+
+    #[test]
+    fn absent_section_means_no_bridge_and_empty_section_means_the_embedded_broker() {
+        assert_eq!(parse("").unwrap(), None);
+        let c = parse("[mqtt]\n").unwrap().unwrap();
+        assert_eq!(
+            c.broker,
+            BrokerConfig::Embedded {
+                listen: "127.0.0.1:18830".parse().unwrap(),
+                listen_v311: "127.0.0.1:18831".parse().unwrap()
+            }
+        );
+        assert_eq!((c.base_topic.as_str(), c.client_id.as_str()), ("han", "han-gateway-gw-1"));
+        assert_eq!(c.auth, AuthMode::Jws);
+        assert_eq!(parse("[mqtt]\nenabled = false\n").unwrap(), None);
+    }
+
+    #[test]
+    fn external_broker_parties_keys_identities() {
+        let key = crate::auth::generate_signing_key();
+        let pem = crate::auth::keys::public_key_pem(key.verifying_key());
+        let c = parse(&format!(
+            "[mqtt]\nbroker = \"external\"\nhost = \"mqtt.example\"\nusername = \"gw\"\n\
+             password = \"pw\"\nauth = \"trusted-broker\"\nrate_per_second = 5\n\
+             [[mqtt.party]]\nid = \"rep-a\"\nrole = \"rep\"\nrate_per_second = 100\n\
+             [[mqtt.key]]\nkid = \"k1\"\nparty = \"rep-a\"\npem = \"\"\"\n{pem}\"\"\"\n\
+             [[mqtt.identity]]\nusername = \"portal-a\"\nparty = \"rep-a\"\n"
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            c.broker,
+            BrokerConfig::External {
+                host: "mqtt.example".into(),
+                port: 1883,
+                tls: false,
+                ca_file: None
+            }
+        );
+        assert_eq!(c.password, Some(Secret("pw".into())));
+        assert!(!format!("{c:?}").contains("pw\""), "password in Debug output");
+        assert_eq!((c.parties.len(), c.keys.len(), c.identities.len()), (1, 1, 1));
+        assert_eq!(c.rate_overrides[0].1.burst, 100);
+        assert!((c.rate.per_second - 5.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = parse("[mqtt]\nbroker = \"cloud\"\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.broker");
+        let e = parse("[mqtt]\nbroker = \"external\"\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.host");
+        let e = parse("[mqtt]\nlisten = \"nowhere\"\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.listen");
+        let e = parse("[mqtt]\nbase_topic = \"a/b\"\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.base_topic");
+        let e = parse("[mqtt]\nauth = \"none\"\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.auth");
+        let e = parse("[mqtt]\n[[mqtt.key]]\nkid = \"k\"\nparty = \"ghost\"\npem = \"x\"\n")
+            .unwrap_err();
+        assert_eq!(e.key, "mqtt.key[0].party");
+        let e = parse("[mqtt]\n[[mqtt.party]]\nid = \"p\"\nrole = \"rep\"\n[[mqtt.key]]\nkid = \"k\"\nparty = \"p\"\npem = \"x\"\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.key[0].kid");
+        let e = parse("[mqtt]\n[[mqtt.party]]\nid = \"p\"\nrole = \"boss\"\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.party[0].role");
+        let e = parse("[mqtt]\ncolour = 1\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.colour");
+        let e = parse("[mqtt]\npassword = \"x\"\n").unwrap_err();
+        assert_eq!(e.key, "mqtt.username");
+    }
 }

@@ -326,7 +326,9 @@ pub async fn execute(
             };
             let list = sh.with_grants(move |g, now| g.list(&party, &filter, now)).await?;
             let (page, next) = r.paging.cut(list);
-            Ok(json!({"grants": page.iter().map(grant_view).collect::<Vec<_>>(), "next_page": next}))
+            Ok(
+                json!({"grants": page.iter().map(grant_view).collect::<Vec<_>>(), "next_page": next}),
+            )
         }
         "esi/move_out" => {
             let r: MoveOutReq = decode(body)?;
@@ -390,19 +392,18 @@ async fn grant_add(
 
 async fn grant_revoke(sh: &Shared, party: &PartyId, r: GrantRevokeReq) -> Result<Value, ApiError> {
     let actor = party.clone();
-    let revoked = match (r.grant_id, r.party, r.esi_id) {
-        (Some(id), None, None) => {
-            vec![sh.with_grants(move |g, _| g.revoke(&actor, GrantId(id))).await?]
-        }
-        (None, Some(p), Some(e)) => {
-            sh.with_grants(move |g, _| g.revoke_party_esi(&actor, &PartyId::new(p), &e)).await?
-        }
-        _ => {
-            return Err(ApiError::bad_request(
+    let revoked =
+        match (r.grant_id, r.party, r.esi_id) {
+            (Some(id), None, None) => {
+                vec![sh.with_grants(move |g, _| g.revoke(&actor, GrantId(id))).await?]
+            }
+            (None, Some(p), Some(e)) => {
+                sh.with_grants(move |g, _| g.revoke_party_esi(&actor, &PartyId::new(p), &e)).await?
+            }
+            _ => return Err(ApiError::bad_request(
                 "give grant_id, or party and esi_id (to revoke all of a party's grants on an ESI)",
-            ))
-        }
-    };
+            )),
+        };
     Ok(json!({"revoked": revoked.iter().map(grant_view).collect::<Vec<_>>()}))
 }
 

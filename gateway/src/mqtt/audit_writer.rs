@@ -36,7 +36,7 @@ impl AuditWriter {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || run(log, &rx))
+            .spawn(move || run(&log, &rx))
             .map_err(|e| AuditError::Io { path: path.to_path_buf(), source: e })?;
         Ok(Self { tx, path: path.to_path_buf() })
     }
@@ -72,7 +72,7 @@ impl AuditWriter {
     }
 }
 
-fn run(log: SharedLog, rx: &Receiver<(AuditEntry, Reply)>) {
+fn run(log: &SharedLog, rx: &Receiver<(AuditEntry, Reply)>) {
     let mut entries = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Ok((e, r)) = rx.recv() {

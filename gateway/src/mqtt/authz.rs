@@ -136,7 +136,13 @@ pub async fn authorize(
         "device/provision" => {
             let p: Provision = decode(body)?;
             let dev = eui(&p.eui64, "eui64")?;
-            sh.check_grant(party, Right::Provision, p.esi_id.trim(), Some(&p.meter_number), Some(dev))?;
+            sh.check_grant(
+                party,
+                Right::Provision,
+                p.esi_id.trim(),
+                Some(&p.meter_number),
+                Some(dev),
+            )?;
             scope = Scope { esi_ids: vec![p.esi_id.trim().to_owned()], eui64: Some(dev) };
         }
         "device/deprovision" => {
@@ -182,7 +188,11 @@ pub async fn authorize(
 async fn holds_grant(sh: &Shared, party: &PartyId, esi: &str) -> Result<bool, ApiError> {
     let (p, f) = (
         party.clone(),
-        GrantFilter { party: Some(party.clone()), esi_id: Some(esi.to_owned()), include_expired: false },
+        GrantFilter {
+            party: Some(party.clone()),
+            esi_id: Some(esi.to_owned()),
+            include_expired: false,
+        },
     );
     Ok(!sh.with_grants(move |g, now| g.list(&p, &f, now)).await?.is_empty())
 }

@@ -136,8 +136,8 @@ mod tls {
         let mut roots = rustls::RootCertStore::empty();
         match ca_file {
             Some(p) => {
-                let pem = std::fs::read(p)
-                    .map_err(|e| format!("mqtt ca_file {}: {e}", p.display()))?;
+                let pem =
+                    std::fs::read(p).map_err(|e| format!("mqtt ca_file {}: {e}", p.display()))?;
                 let certs = rustls_pemfile::certs(&mut pem.as_slice())
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| format!("mqtt ca_file {}: {e}", p.display()))?;
@@ -151,7 +151,8 @@ mod tls {
                 }
             }
         }
-        let cfg = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+        let cfg =
+            rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
         o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(cfg))));
         Ok(())
     }

@@ -23,6 +23,7 @@ use tracing::warn;
 use super::actions::ACTIONS;
 use super::request::{now_secs, Shared};
 use crate::audit::AuditEntry;
+use crate::grants::Grants;
 use crate::ops::time::format_rfc3339;
 use crate::ops::Event;
 
@@ -237,7 +238,7 @@ pub async fn housekeeping(sh: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
                 if n > 0 {
                     tracing::info!(purged = n, "old request outcomes purged");
                 }
-                if let Ok(expired) = sh.with_grants(|g, now| g.purge_expired(now)).await {
+                if let Ok(expired) = sh.with_grants(Grants::purge_expired).await {
                     for gr in expired {
                         sh.audit.append_later(
                             AuditEntry::new(now_secs(), Some(gr.party.clone()), "grant/expired")

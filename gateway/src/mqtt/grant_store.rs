@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::grants::{Grant, GrantId, GrantStore, GrantStoreError, MemoryGrantStore, Party, PartyId};
+use crate::grants::{
+    Grant, GrantId, GrantStore, GrantStoreError, MemoryGrantStore, Party, PartyId,
+};
 use crate::store::Store;
 
 const NS_PARTY: &str = "grants.party";
@@ -56,9 +58,10 @@ impl KvGrantStore {
             Some(v) => serde_json::from_slice(&v).map_err(err)?,
             None => 0,
         };
-        let mem: MemoryGrantStore =
-            serde_json::from_value(json!({"parties": parties, "grants": grants, "next_id": next_id}))
-                .map_err(err)?;
+        let mem: MemoryGrantStore = serde_json::from_value(
+            json!({"parties": parties, "grants": grants, "next_id": next_id}),
+        )
+        .map_err(err)?;
         Ok(Self { mem, store, tag: None })
     }
 

@@ -143,18 +143,13 @@ impl Idempotency {
                         running: self.running.clone(),
                     };
                 };
-                match m.get(&k) {
-                    Some(n) => {
-                        let n = n.clone();
-                        // Register interest before releasing the lock.
-                        let fut = n.notified_owned();
-                        Some(fut)
-                    }
-                    None => {
-                        let n = Arc::new(Notify::new());
-                        m.insert(k.clone(), n.clone());
-                        return RunningGuard { key: k, notify: n, running: self.running.clone() };
-                    }
+                if let Some(n) = m.get(&k) {
+                    // Register interest before releasing the lock.
+                    Some(n.clone().notified_owned())
+                } else {
+                    let n = Arc::new(Notify::new());
+                    m.insert(k.clone(), n.clone());
+                    return RunningGuard { key: k, notify: n, running: self.running.clone() };
                 }
             };
             if let Some(f) = wait {

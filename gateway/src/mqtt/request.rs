@@ -130,15 +130,14 @@ struct Trail {
 /// The `transaction` of a payload, read without trusting it (only to echo it in an error
 /// response): a bare JSON object's member, or the one inside a JWS payload.
 fn peek_transaction(payload: &[u8]) -> Option<Value> {
-    let obj: Map<String, Value> = match serde_json::from_slice(payload) {
-        Ok(m) => m,
-        Err(_) => {
-            use base64::Engine as _;
-            let text = std::str::from_utf8(payload).ok()?.trim();
-            let middle = text.split('.').nth(1)?;
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(middle).ok()?;
-            serde_json::from_slice(&bytes).ok()?
-        }
+    let obj: Map<String, Value> = if let Ok(m) = serde_json::from_slice(payload) {
+        m
+    } else {
+        use base64::Engine as _;
+        let text = std::str::from_utf8(payload).ok()?.trim();
+        let middle = text.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(middle).ok()?;
+        serde_json::from_slice(&bytes).ok()?
     };
     match obj.get("transaction")? {
         Value::String(s) if s.len() <= MAX_TRANSACTION_LEN => Some(Value::String(s.clone())),
@@ -204,6 +203,8 @@ pub async fn handle(sh: &Shared, m: &Inbound) -> Option<Reply> {
     Some(Reply { topic, body, correlation_data: m.correlation_data.clone() })
 }
 
+// The steps of the module docs, in order; splitting them would hide the order.
+#[allow(clippy::too_many_lines)]
 async fn process(
     sh: &Shared,
     action: &str,
@@ -303,11 +304,8 @@ async fn process(
         Err(e) => return fail(trail, e),
     }
     // 8. The operation.
-    let caller = Caller {
-        party: crate::model::PartyId(party.0.clone()),
-        role,
-        transaction: t.clone(),
-    };
+    let caller =
+        Caller { party: crate::model::PartyId(party.0.clone()), role, transaction: t.clone() };
     let result = actions::execute(sh, &caller, action, &body).await;
     // 9. The outcome, stored before the broker hears we are done.
     if let (Some(tr), Kind::Change | Kind::Accept) = (&t, def.kind) {

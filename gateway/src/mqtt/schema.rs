@@ -99,8 +99,8 @@ impl Schemas {
         for (path, text) in FILES {
             let v: Value =
                 serde_json::from_str(text).map_err(|e| format!("schema {path}: not JSON: {e}"))?;
-            let r = Resource::from_contents(v.clone())
-                .map_err(|e| format!("schema {path}: {e}"))?;
+            let r =
+                Resource::from_contents(v.clone()).map_err(|e| format!("schema {path}: {e}"))?;
             resources.push((format!("{BASE}{path}"), r));
             parsed.push((*path, v));
         }
@@ -159,7 +159,66 @@ impl Schemas {
     pub fn errors(&self, path: &str, instance: &Value) -> Vec<String> {
         match self.get(path) {
             None => vec![format!("no schema {path}")],
-            Some(v) => v.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path)).collect(),
+            Some(v) => {
+                v.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path)).collect()
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_schema_compiles_and_every_action_has_request_and_data_schemas() {
+        let s = Schemas::load().unwrap();
+        for a in super::super::actions::ACTIONS {
+            let f = action_file(a.name);
+            assert!(s.get(&format!("request/{f}")).is_some(), "request schema of {}", a.name);
+            assert!(s.get(&format!("data/{f}")).is_some(), "data schema of {}", a.name);
+        }
+    }
+
+    #[test]
+    fn asyncapi_refers_only_to_existing_schemas() {
+        let doc = include_str!("../../../docs/asyncapi.yaml");
+        let mut n = 0;
+        for part in doc.split("'./schemas/").skip(1) {
+            let path = part.split('\'').next().unwrap();
+            assert!(FILES.iter().any(|(p, _)| *p == path), "asyncapi.yaml refers to {path}");
+            n += 1;
+        }
+        assert!(n > 40, "{n}");
+    }
+
+    #[test]
+    fn request_errors_name_the_member_and_never_quote_secrets() {
+        let s = Schemas::load().unwrap();
+        let e = s
+            .check_request(
+                "message/send",
+                &json!({"esi_ids": ["1"], "text": "x", "priorty": "high"}),
+            )
+            .unwrap_err();
+        assert!(e.message.contains("priorty"), "{e}");
+        let e = s
+            .check_request("device/provision", &json!({"esi_id": "1", "meter_number": "M",
+                "eui64": "000d6f0000000001", "install_code": ["83FED3407A939723A5C639B26916D505C3B5"]}))
+            .unwrap_err();
+        assert!(e.message.starts_with("install_code: has the wrong type"), "{e}");
+        assert!(!e.message.contains("83FED340"), "{e}");
+        let e = s
+            .check_request(
+                "device/provision",
+                &json!({"esi_id": "1", "meter_number": "M",
+                "eui64": "000d6f0000000001", "install_code": "83FED3407A939723A5C639B26916D505C3B5",
+                "extra": true}),
+            )
+            .unwrap_err();
+        assert!(!e.message.contains("83FED340"), "{e}");
+        s.check_request("meter/read", &json!({"esi_id": "10443720000000000"})).unwrap();
     }
 }

@@ -127,7 +127,9 @@ impl Topics {
 pub fn plausible_action(action: &str) -> bool {
     !action.is_empty()
         && action.len() <= MAX_ACTION_LEN
-        && action.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_/".contains(&b))
+        && action
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_/".contains(&b))
 }
 
 #[cfg(test)]

@@ -168,7 +168,11 @@ impl Store {
     }
 
     /// The request a party committed under an MQTT `transaction`, if any.
-    pub fn request_by_transaction(&self, party: &str, transaction: &str) -> Result<Option<RequestId>> {
+    pub fn request_by_transaction(
+        &self,
+        party: &str,
+        transaction: &str,
+    ) -> Result<Option<RequestId>> {
         let rtx = self.db.begin_read()?;
         let t = rtx.open_table(TRANSACTIONS)?;
         Ok(t.get((party, transaction))?.map(|g| RequestId(g.value())))

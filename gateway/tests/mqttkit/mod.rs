@@ -36,10 +36,8 @@ pub enum BrokerKind {
 
 /// A unique gateway id for one test run (topics never collide between tests or runs).
 pub fn unique_gw(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!("t-{name}-{}-{nanos}", std::process::id())
 }
 
@@ -213,7 +211,13 @@ impl Portal {
     }
 
     /// Publishes with MQTT 5 response topic and correlation data.
-    pub async fn publish_v5(&self, action: &str, payload: Vec<u8>, response_topic: &str, corr: &[u8]) {
+    pub async fn publish_v5(
+        &self,
+        action: &str,
+        payload: Vec<u8>,
+        response_topic: &str,
+        corr: &[u8],
+    ) {
         let props = PublishProperties {
             response_topic: Some(response_topic.to_owned()),
             correlation_data: Some(Bytes::copy_from_slice(corr)),
@@ -237,7 +241,13 @@ impl Portal {
     }
 
     /// The first response to `transaction` among the messages from index `from` on.
-    pub async fn response_from(&self, from: usize, action: &str, transaction: &str, secs: u64) -> Value {
+    pub async fn response_from(
+        &self,
+        from: usize,
+        action: &str,
+        transaction: &str,
+        secs: u64,
+    ) -> Value {
         let topic = format!("{}/response/{action}", self.root);
         let t = transaction.to_owned();
         self.wait_from(from, secs, &format!("response to {action} {transaction}"), move |s| {
@@ -252,7 +262,8 @@ impl Portal {
         self.seen()
             .iter()
             .filter(|s| {
-                s.topic.contains("/response/") && s.json()["transaction"] == Value::String(transaction.into())
+                s.topic.contains("/response/")
+                    && s.json()["transaction"] == Value::String(transaction.into())
             })
             .count()
     }
@@ -297,10 +308,18 @@ pub fn validate_all(seen: &[Seen], root: &str) -> HashMap<String, usize> {
         };
         *counts.entry(kind.clone()).or_default() += 1;
         if !errors.is_empty() {
-            failures.push(format!("{} {}: {errors:?}", s.topic, String::from_utf8_lossy(&s.payload)));
+            failures.push(format!(
+                "{} {}: {errors:?}",
+                s.topic,
+                String::from_utf8_lossy(&s.payload)
+            ));
         }
     }
-    assert!(failures.is_empty(), "payloads that do not match their schema:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "payloads that do not match their schema:\n{}",
+        failures.join("\n")
+    );
     counts
 }
 
@@ -320,7 +339,8 @@ pub fn config(
     links: &[std::path::PathBuf],
     mqtt: &str,
 ) -> gateway::config::Config {
-    let mut text = format!("gateway_id = \"{gw}\"\ndata_dir = \"{}\"\n", dir.join("data").display());
+    let mut text =
+        format!("gateway_id = \"{gw}\"\ndata_dir = \"{}\"\n", dir.join("data").display());
     for (i, l) in links.iter().enumerate() {
         text.push_str(&format!(
             "[[coordinator]]\nport = \"{}\"\nesi_id = \"1044372000000000{i}\"\nmeter_number = \"M{i}\"\n",
