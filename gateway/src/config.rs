@@ -31,6 +31,7 @@
 //! low = "24h"
 //! ```
 
+pub mod mqtt;
 mod section;
 
 use std::fmt;
@@ -192,6 +193,8 @@ pub struct Config {
     pub link: LinkSettings,
     pub scheduler: SchedulerConfig,
     pub ctl: CtlConfig,
+    /// The MQTT bridge (`[mqtt]`); `None` when the section is absent.
+    pub mqtt: Option<mqtt::MqttConfig>,
 }
 
 impl Config {
@@ -223,6 +226,7 @@ impl Config {
         let link = parse_link(&root)?;
         let scheduler = parse_scheduler(&root)?;
         let ctl = parse_ctl(&root, &data_dir)?;
+        let mqtt = mqtt::parse(&root, &gateway_id)?;
         root.finish()?;
         Ok(Self {
             gateway_id,
@@ -235,6 +239,7 @@ impl Config {
             link,
             scheduler,
             ctl,
+            mqtt,
         })
     }
 

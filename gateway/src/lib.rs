@@ -4,6 +4,8 @@
 
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "embedded-broker")]
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod coordinator;
@@ -11,6 +13,7 @@ pub mod daemon;
 pub mod error;
 pub mod grants;
 pub mod model;
+pub mod mqtt;
 pub mod ops;
 pub mod polling;
 pub mod provisioning;

@@ -48,6 +48,14 @@ impl<'a> Section<'a> {
         }
     }
 
+    pub fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
+            Some(v) => Err(self.wrong_type(key, "true or false", v)),
+        }
+    }
+
     /// An integer in `min..=max`.
     pub fn integer(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
         match self.get(key) {

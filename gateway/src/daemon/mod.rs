@@ -149,6 +149,18 @@ impl Daemon {
             crate::audit::AuditLog::open(&audit_path, crate::audit::SyncPolicy::EveryAppend)
                 .map_err(|e| DaemonError::Io(format!("audit log {}: {e}", audit_path.display())))?;
         let audit = Arc::new(std::sync::Mutex::new(audit));
+        if let Some(m) = &config.mqtt {
+            let bridge = crate::mqtt::start(
+                m,
+                gateway.clone(),
+                store.clone(),
+                (audit.clone(), audit_path),
+                &shutdown_rx,
+            )
+            .await
+            .map_err(DaemonError::Io)?;
+            tasks.extend(bridge);
+        }
         let listener = ctl::bind(&config.ctl.socket)?;
         tasks.push(tokio::spawn(ctl::serve(listener, gateway.clone(), audit, shutdown_rx)));
         info!(gateway_id = %config.gateway_id, coordinators = config.coordinators.len(), "daemon started");

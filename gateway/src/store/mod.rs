@@ -123,6 +123,9 @@ storage_from!(
     redb::SetDurabilityError
 );
 
+/// One write of the `kv` table: namespace, key, value (`None` deletes).
+pub type KvItem = (String, String, Option<Vec<u8>>);
+
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = core::result::Result<T, E>;
 
@@ -447,6 +450,22 @@ impl Store {
     pub fn delete_group(&self, name: impl Into<String>) -> Result<bool> {
         let name = name.into();
         self.call(true, move |tx| tx.delete_group(&name))
+    }
+
+    /// Writes (`Some`) or deletes (`None`) `(namespace, key)`s of the `kv` table in one job (so
+    /// they commit together); `durable` waits for the fsync.
+    pub fn kv_write(&self, items: Vec<KvItem>, durable: bool) -> Result<()> {
+        self.call(durable, move |tx| tx.kv_write(&items))
+    }
+
+    /// [`Store::kv_write`] without waiting; `reply` runs on the writer thread after the commit.
+    pub fn kv_write_with(
+        &self,
+        items: Vec<KvItem>,
+        durable: bool,
+        reply: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<()> {
+        self.submit(durable, move |tx| tx.kv_write(&items), reply)
     }
 
     /// Waits until everything submitted before has been committed durably.

@@ -11,7 +11,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::tables::{
     decode, encode, meta_key, DeliveryRecord, DELIVERIES, DEVICES, DISPATCH, ESIS, ESI_BY_NAME,
-    ESI_DELIVERIES, GROUPS, IN_FLIGHT, META, REQUESTS,
+    ESI_DELIVERIES, GROUPS, IN_FLIGHT, KV, META, REQUESTS, TRANSACTIONS,
 };
 use super::{CancelOutcome, StoreError};
 use crate::model::{
@@ -66,6 +66,8 @@ pub(crate) struct Txn<'t> {
     esis: Table<'t, u32, &'static [u8]>,
     devices: Table<'t, (u32, u64), &'static [u8]>,
     groups: Table<'t, &'static str, &'static [u8]>,
+    transactions: Table<'t, (&'static str, &'static str), u64>,
+    kv: Table<'t, (&'static str, &'static str), &'static [u8]>,
 }
 
 impl<'t> Txn<'t> {
@@ -82,6 +84,8 @@ impl<'t> Txn<'t> {
             esis: txn.open_table(ESIS)?,
             devices: txn.open_table(DEVICES)?,
             groups: txn.open_table(GROUPS)?,
+            transactions: txn.open_table(TRANSACTIONS)?,
+            kv: txn.open_table(KV)?,
         })
     }
 
@@ -139,6 +143,9 @@ impl<'t> Txn<'t> {
         let record =
             Request { id, body: req, first_delivery: DeliveryId(first), delivery_count: count };
         self.requests.insert(id.0, encode(&record)?.as_slice())?;
+        if let Some(t) = &record.body.transaction {
+            self.transactions.insert((record.body.party.0.as_str(), t.as_str()), id.0)?;
+        }
         self.st.next_request += 1;
         self.st.next_delivery += u64::from(count);
         let body = &record.body;
@@ -367,5 +374,20 @@ impl<'t> Txn<'t> {
     /// Deletes a group; `true` if it existed.
     pub fn delete_group(&mut self, name: &str) -> Res<bool> {
         Ok(self.groups.remove(name)?.is_some())
+    }
+
+    /// Writes (`Some`) or deletes (`None`) keys of the `kv` table.
+    pub fn kv_write(&mut self, items: &[super::KvItem]) -> Res<()> {
+        for (ns, key, value) in items {
+            match value {
+                Some(v) => {
+                    self.kv.insert((ns.as_str(), key.as_str()), v.as_slice())?;
+                }
+                None => {
+                    self.kv.remove((ns.as_str(), key.as_str()))?;
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetada
 
 use super::tables::{
     decode, meta_key, DeliveryRecord, DELIVERIES, DEVICES, DISPATCH, ESIS, ESI_BY_NAME,
-    ESI_DELIVERIES, GROUPS, IN_FLIGHT, META, REQUESTS,
+    ESI_DELIVERIES, GROUPS, IN_FLIGHT, KV, META, REQUESTS, TRANSACTIONS,
 };
 use super::{QueuedRef, Result, Store, StoreError, TableSpace};
 use crate::model::{
@@ -163,6 +163,40 @@ impl Store {
         let mut out = Vec::new();
         for row in t.iter()? {
             out.push(decode("group", row?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The request a party committed under an MQTT `transaction`, if any.
+    pub fn request_by_transaction(
+        &self,
+        party: &str,
+        transaction: &str,
+    ) -> Result<Option<RequestId>> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(TRANSACTIONS)?;
+        Ok(t.get((party, transaction))?.map(|g| RequestId(g.value())))
+    }
+
+    /// One key of the `kv` table.
+    pub fn kv_get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(KV)?;
+        Ok(t.get((ns, key))?.map(|g| g.value().to_vec()))
+    }
+
+    /// Every key of one namespace of the `kv` table, in key order.
+    pub fn kv_scan(&self, ns: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(KV)?;
+        let mut out = Vec::new();
+        for row in t.range((ns, "")..)? {
+            let (k, v) = row?;
+            let (n, key) = k.value();
+            if n != ns {
+                break;
+            }
+            out.push((key.to_owned(), v.value().to_vec()));
         }
         Ok(out)
     }

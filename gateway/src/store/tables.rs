@@ -43,6 +43,14 @@ pub(crate) const DEVICES: TableDefinition<(u32, u64), &[u8]> = TableDefinition::
 /// `groups`: name → postcard [`crate::model::Group`].
 pub(crate) const GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("groups");
 
+/// `transactions`: (party, MQTT `transaction`) → request id, written in the same transaction as
+/// the request, so a retried request finds what its first attempt committed (idempotency).
+pub(crate) const TRANSACTIONS: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("transactions");
+/// `kv`: (namespace, key) → bytes, for the MQTT bridge's own records (request outcomes, parties,
+/// grants), so they share the store's file and group commit.
+pub(crate) const KV: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("kv");
+
 /// Keys of the `meta` table.
 pub(crate) mod meta_key {
     pub const SCHEMA_VERSION: &str = "schema_version";
