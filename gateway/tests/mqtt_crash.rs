@@ -295,7 +295,7 @@ async fn trusted_broker_mode_takes_the_party_from_the_identity_level() {
         let topic = format!("{root}/client/{id}/request/{action}");
         let c = portal.client.clone();
         async move {
-            c.publish(topic, QoS::AtLeastOnce, false, body.to_string().into_bytes()).await.unwrap()
+            c.publish(topic, QoS::AtLeastOnce, false, body.to_string().into_bytes()).await.unwrap();
         }
     };
     let wait = |id: &str, action: &str, t: &str| {
