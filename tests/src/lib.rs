@@ -1,2 +1,165 @@
-//! `tests`: see `design.md` §2 for what this crate owns. It is filled by its own issue; until then it
-//! only fixes the crate boundary.
+//! `tests`: end-to-end tests of the whole system as separate processes — the `gateway` binary,
+//! the `esi-sim` binary on ptys, the `hil` runner, the embedded broker or the Mosquitto on
+//! 127.0.0.1:1883 — talking MQTT like a portal (design.md §2).
+//!
+//! This library finds the executables. `cargo test --workspace` builds the `gateway` and
+//! `esi-sim` binaries for their own packages' integration tests, but nothing orders that before
+//! these tests, and `cargo test -p tests` does not build them at all: so they are looked up in
+//! the target directory of the running test executable (`CARGO_TARGET_DIR` aware, since that
+//! is where it lives) and, if one is missing, built once with `cargo build` in the same profile.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use hil::bins::{self, Binary};
+
+/// Paths of the executables under test.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    pub gateway: PathBuf,
+    pub esi_sim: PathBuf,
+    pub hil: PathBuf,
+}
+
+const ALL: [Binary; 3] = [bins::GATEWAY, bins::ESI_SIM, bins::HIL];
+
+/// The executables, built if missing (once per process; cargo's own lock on the target
+/// directory serializes concurrent builds across processes).
+pub fn binaries() -> Result<Binaries, String> {
+    static ONCE: OnceLock<Result<Binaries, String>> = OnceLock::new();
+    ONCE.get_or_init(find_or_build).clone()
+}
+
+fn find(b: Binary) -> Option<PathBuf> {
+    bins::in_profile_dir(b).filter(|p| p.is_file())
+}
+
+fn find_or_build() -> Result<Binaries, String> {
+    let missing = || -> Vec<Binary> { ALL.into_iter().filter(|b| find(*b).is_none()).collect() };
+    if !missing().is_empty() {
+        // Test executables of several packages may get here at once: one builds, the others
+        // wait on the lock file and then find the binaries.
+        let dir = bins::profile_dir().ok_or("cannot find the test executable's directory")?;
+        let lock_path = dir.join(".tests-build.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| format!("{}: {e}", lock_path.display()))?;
+        lock.lock().map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+        let still = missing();
+        let r = if still.is_empty() { Ok(()) } else { build(&still) };
+        let _ = lock.unlock();
+        r?;
+    }
+    let get = |b: Binary| find(b).ok_or_else(|| format!("`{}` still missing after cargo build", b.name));
+    Ok(Binaries { gateway: get(bins::GATEWAY)?, esi_sim: get(bins::ESI_SIM)?, hil: get(bins::HIL)? })
+}
+
+/// `cargo build -p …` in the profile and target directory of the running executable.
+fn build(missing: &[Binary]) -> Result<(), String> {
+    let profile_dir = bins::profile_dir().ok_or("cannot find the test executable's directory")?;
+    let target_dir = profile_dir.parent().ok_or("the profile directory has no parent")?;
+    let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build").arg("--target-dir").arg(target_dir);
+    match profile {
+        "debug" => {}
+        "release" => {
+            cmd.arg("--release");
+        }
+        other => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    for b in missing {
+        cmd.args(["-p", b.package]);
+    }
+    // The workspace root: two levels above this crate's manifest.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let names: Vec<&str> = missing.iter().map(|b| b.name).collect();
+    eprintln!("tests: building {} ({profile}) in {}", names.join(", "), target_dir.display());
+    let status = cmd
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo build of {} failed: {status}", names.join(", ")))
+    }
+}
+
+/// Runs `cmd` to completion, killing it after `timeout` (then `Err`).
+pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    wait_with_timeout(child, timeout)
+}
+
+fn wait_with_timeout(mut child: Child, timeout: Duration) -> Result<Output, String> {
+    // Drain the pipes on threads so a chatty child never blocks on a full pipe.
+    let out = child.stdout.take().map(|mut s| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut s, &mut v);
+            v
+        })
+    });
+    let err = child.stderr.take().map(|mut s| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut s, &mut v);
+            v
+        })
+    });
+    let deadline = Instant::now() + timeout;
+    let status: ExitStatus = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("killed after {}s", timeout.as_secs()));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
+    Ok(Output { status, stdout: join(out), stderr: join(err) })
+}
+
+/// A name unique to this run (process id and clock), usable as an MQTT topic level.
+pub fn unique(prefix: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}{}x{n}", std::process::id())
+}
+
+/// A fresh temporary directory under the system's, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Result<Self, String> {
+        let p = std::env::temp_dir().join(unique(prefix));
+        std::fs::create_dir_all(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        Ok(Self(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
