@@ -154,6 +154,7 @@ impl GatewayProcess {
         let child = Command::new(&self.exe)
             .args(["run", "--config"])
             .arg(&self.config)
+            .env("NO_COLOR", "1")
             .env("RUST_LOG", std::env::var("HIL_GATEWAY_LOG").unwrap_or_else(|_| "info".into()))
             .stdin(Stdio::null())
             .stdout(log)

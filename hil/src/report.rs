@@ -264,6 +264,8 @@ impl Report {
         }
         m.push_str(
             "\n## Latency by priority (ms, portal clock: accepted answer → delivery event)\n\n\
+             Batches of 5 per priority sent at once to one device (messages) or one ESI (prices); \
+             deliveries held back on purpose (unplugged coordinator, killed gateway) are left out.\n\n\
              | priority | measure | n | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|---|\n",
         );
         for p in PRIORITIES {

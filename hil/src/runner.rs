@@ -223,6 +223,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     for (s, esi) in opts.scenarios.iter().zip(&esis) {
         let t = Instant::now();
         ctx.notes.clear();
+        ctx.hold = false;
         let outcome = match (&opts.target, s.needs_sim) {
             (Target::Port { .. }, Some(why)) => Err((Status::Skip, why.to_owned())),
             _ => match tokio::time::timeout(SCENARIO_TIMEOUT, scenarios::run(s.name, &mut ctx, esi)).await {

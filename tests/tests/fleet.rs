@@ -131,11 +131,13 @@ async fn two_gateways_one_shared_subscription_group() {
         ctx.wait_deliveries(&ids, "delivered", DELIVERY_TIMEOUT).await.unwrap();
     }
 
-    // Requests reach the gateway they were addressed to: B does not host A's ESI.
-    let m = b.expect_error(Who::Ops, "device/list", json!({"esi_id": esi_a.esi_id}), "UNKNOWN_ESI").await;
-    m.unwrap();
-    let m = a.expect_error(Who::Ops, "device/list", json!({"esi_id": esi_b.esi_id}), "UNKNOWN_ESI").await;
-    m.unwrap();
+    // Requests reach the gateway they were addressed to: B does not host A's ESI, and the
+    // other way round.
+    for (ctx, other) in [(&mut b, &esi_a), (&mut a, &esi_b)] {
+        let body = json!({"party": "hil-rep", "esi_id": other.esi_id, "meter_number": other.meter,
+                          "rights": ["read"]});
+        ctx.expect_error(Who::Ops, "grant/add", body, "UNKNOWN_ESI").await.unwrap();
+    }
     // Each gateway's events name only its own ESI; responses come from the addressed one.
     for (ctx, esi) in [(&a, &esi_a), (&b, &esi_b)] {
         let seen = ctx.portal.seen();

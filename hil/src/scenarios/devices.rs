@@ -20,8 +20,11 @@ pub async fn provisioning(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
     for d in &devices {
         ctx.pair(esi, d).await?;
     }
-    // Every device went pending → joining/key_established → paired, as events.
+    // Every device's events follow the lifecycle pending → joining → key_established →
+    // paired (intermediate states may be coalesced, never reordered) and end paired.
+    const LIFECYCLE: [&str; 4] = ["pending", "joining", "key_established", "paired"];
     let seen = ctx.portal.seen();
+    let mut paths = Vec::new();
     for d in &devices {
         let states: Vec<String> = seen
             .iter()
@@ -29,10 +32,15 @@ pub async fn provisioning(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
             .filter(|s| s.topic.ends_with("/event/device") && s.json()["eui64"] == d.eui64.as_str())
             .filter_map(|s| s.json()["state"].as_str().map(str::to_owned))
             .collect();
-        if !states.iter().any(|s| s == "key_established") {
-            return Err(format!("{} {}: no key_established event (saw {states:?})", d.kind, d.eui64));
+        let ranks: Vec<Option<usize>> =
+            states.iter().map(|s| LIFECYCLE.iter().position(|l| l == s)).collect();
+        let ordered = ranks.iter().all(Option::is_some) && ranks.windows(2).all(|w| w.first() <= w.get(1));
+        if !ordered || states.last().map(String::as_str) != Some("paired") {
+            return Err(format!("{} {}: device events {states:?} do not follow the lifecycle", d.kind, d.eui64));
         }
+        paths.push(states.join(" → "));
     }
+    paths.dedup();
     // The device list shows them paired; the retained status follows within a second or two.
     let l = ctx.ok(Who::Tdsp, "device/list", json!({"esi_id": esi.esi_id})).await?;
     let listed = l["devices"].as_array().cloned().unwrap_or_default();
@@ -53,7 +61,7 @@ pub async fn provisioning(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
         .await?;
     let times: Vec<String> =
         ctx.provisioning_ms.iter().skip(before).map(|t| format!("{t:.0} ms")).collect();
-    ctx.note(format!("{n} devices paired (request → paired: {})", times.join(", ")));
+    ctx.note(format!("{n} devices paired (request → paired: {}); events {}", times.join(", "), paths.join(" / ")));
     ctx.note(format!(
         "device list shows them paired; retained status updated {:.0} ms after the check",
         ms(t0.elapsed())
@@ -190,7 +198,7 @@ pub async fn wrong_install_code(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> 
     let e = d.eui64.clone();
     let joined = ctx
         .portal
-        .wait_from(from, Duration::from_secs(6), "no join", |s| {
+        .wait_from(from, Duration::from_secs(5), "no join", |s| {
             s.topic.ends_with("/event/device")
                 && s.json()["eui64"] == e.as_str()
                 && matches!(s.json()["state"].as_str(), Some("joining" | "key_established" | "paired"))
@@ -208,7 +216,7 @@ pub async fn wrong_install_code(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> 
         return Err(format!("after a failed join the device list says {state:?}, not pending"));
     }
     let sim_view = ctx.control("devices").unwrap_or_default();
-    ctx.note(format!("a device holding another key stayed pending for 6 s after trying to join{}",
+    ctx.note(format!("a device holding another key stayed pending for 5 s after trying to join{}",
         if sim_view.contains("mismatch") { " (the simulator reports a key mismatch)" } else { "" }));
     ctx.ok(
         Who::Tdsp,

@@ -28,6 +28,7 @@ pub async fn coordinator_unplug(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> 
     let from = ctx.portal.mark();
     let t = Instant::now();
     ctx.control(&format!("unplug esi {} for 5s", esi.index))?;
+    ctx.hold = true;
     let offline = wait_offline(ctx, esi, from).await?;
     // Work accepted while the coordinator is away waits in the durable queue.
     let (_, ids) = ctx
@@ -68,6 +69,7 @@ pub async fn gateway_restart_queued(ctx: &mut Ctx, esi: &Esi) -> Result<(), Stri
     ctx.pair(esi, &ihd).await?;
     let from = ctx.portal.mark();
     ctx.control(&format!("unplug esi {} for 10s", esi.index))?;
+    ctx.hold = true;
     wait_offline(ctx, esi, from).await?;
     let mut requests = Vec::new();
     let mut ids = Vec::new();

@@ -192,6 +192,9 @@ pub struct Tracked {
     pub priority: String,
     /// When the portal got the accepting answer.
     pub accepted_at: Instant,
+    /// Held back on purpose (coordinator unplugged, gateway killed): counted for delivery
+    /// rates, left out of the latency figures.
+    pub held: bool,
 }
 
 /// What the scenarios share.
@@ -205,6 +208,8 @@ pub struct Ctx {
     pub provisioning_ms: Vec<f64>,
     /// Notes of the running scenario.
     pub notes: Vec<String>,
+    /// Deliveries accepted now are held back on purpose (see [`Tracked::held`]).
+    pub hold: bool,
     seq: u64,
     granted: HashSet<String>,
     paired: HashSet<String>,
@@ -222,6 +227,7 @@ impl Ctx {
             tracked: Vec::new(),
             provisioning_ms: Vec::new(),
             notes: Vec::new(),
+            hold: false,
             seq: 0,
             granted: HashSet::new(),
             paired: HashSet::new(),
@@ -345,6 +351,7 @@ impl Ctx {
                     request_id,
                     priority: priority.to_owned(),
                     accepted_at: at,
+                    held: self.hold,
                 });
             }
         }
@@ -478,6 +485,9 @@ impl Ctx {
                 "cancelled" => c.cancelled += 1,
                 "failed" | "undeliverable" | "expired" => c.failed += 1,
                 _ => c.pending += 1,
+            }
+            if t.held {
+                continue;
             }
             for (key, map) in [("delivered", &mut f.delivered_ms), ("confirmed", &mut f.confirmed_ms)] {
                 if let Some(at) = first.get(&(t.delivery_id, key)) {
