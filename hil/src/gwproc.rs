@@ -133,12 +133,8 @@ impl GatewayProcess {
         let config = dir.join("gateway.toml");
         std::fs::write(&config, setup.config_toml(dir))
             .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
-        let mut g = Self {
-            exe: exe.to_path_buf(),
-            config,
-            log: dir.join("gateway.log"),
-            child: None,
-        };
+        let mut g =
+            Self { exe: exe.to_path_buf(), config, log: dir.join("gateway.log"), child: None };
         g.spawn()?;
         Ok(g)
     }

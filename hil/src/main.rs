@@ -68,6 +68,9 @@ struct Args {
     /// Keep logs, stores and the simulator's files here.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
+    /// Seconds the gateway and its coordinators may take to come online.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    online_timeout: u64,
 }
 
 fn parse_broker(s: &str) -> Result<(String, u16), String> {
@@ -84,13 +87,15 @@ fn write_outputs(args: &Args, report: &Report) -> Result<(), String> {
         if let Some(dir) = f.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        std::fs::write(f, report.to_junit()).map_err(|e| format!("--junit {}: {e}", f.display()))?;
+        std::fs::write(f, report.to_junit())
+            .map_err(|e| format!("--junit {}: {e}", f.display()))?;
     }
     if let Some(d) = &args.report {
         std::fs::create_dir_all(d).map_err(|e| format!("--report {}: {e}", d.display()))?;
         let json = serde_json::to_string_pretty(&report.to_json()).map_err(|e| e.to_string())?;
         std::fs::write(d.join("report.json"), json + "\n").map_err(|e| format!("--report: {e}"))?;
-        std::fs::write(d.join("report.md"), report.to_markdown()).map_err(|e| format!("--report: {e}"))?;
+        std::fs::write(d.join("report.md"), report.to_markdown())
+            .map_err(|e| format!("--report: {e}"))?;
     }
     Ok(())
 }
@@ -106,13 +111,12 @@ fn main() -> ExitCode {
     }
     let mut selected = Vec::new();
     for name in &args.scenarios {
-        match scenarios::find(name) {
-            Some(s) => selected.push(s),
-            None => {
-                let known: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-                eprintln!("hil: unknown scenario `{name}`; known scenarios: {}", known.join(", "));
-                return ExitCode::from(2);
-            }
+        if let Some(s) = scenarios::find(name) {
+            selected.push(s);
+        } else {
+            let known: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+            eprintln!("hil: unknown scenario `{name}`; known scenarios: {}", known.join(", "));
+            return ExitCode::from(2);
         }
     }
     // Catalogue order, each once.
@@ -150,14 +154,16 @@ fn main() -> ExitCode {
         esi_sim: args.esi_sim.clone(),
         seed: args.seed,
         work_dir: args.work_dir.clone(),
+        online_timeout: std::time::Duration::from_secs(args.online_timeout.max(1)),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("hil: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let rt =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("hil: cannot start the async runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let started = std::time::Instant::now();
     let report = match rt.block_on(runner::run(&opts)) {
         Ok(r) => r,

@@ -42,16 +42,18 @@ impl Party {
 
     /// The `[[mqtt.party]]` and `[[mqtt.key]]` entries of a gateway configuration.
     pub fn config_toml<'a>(parties: impl IntoIterator<Item = &'a Party> + Clone) -> String {
+        use std::fmt::Write as _;
         let mut t = String::new();
         for p in parties.clone() {
-            t.push_str(&format!("[[mqtt.party]]\nid = \"{}\"\nrole = \"{}\"\n", p.id, p.role));
+            let _ = write!(t, "[[mqtt.party]]\nid = \"{}\"\nrole = \"{}\"\n", p.id, p.role);
         }
         for p in parties {
             let pem = public_key_pem(p.key.verifying_key());
-            t.push_str(&format!(
+            let _ = write!(
+                t,
                 "[[mqtt.key]]\nkid = \"{}\"\nparty = \"{}\"\npem = \"\"\"\n{}\"\"\"\n",
                 p.kid, p.id, pem
-            ));
+            );
         }
         t
     }
@@ -225,7 +227,9 @@ impl Portal {
         transaction: &str,
         timeout: Duration,
     ) -> Result<(Value, Instant), String> {
-        body["transaction"] = Value::String(transaction.into());
+        if let Some(o) = body.as_object_mut() {
+            o.insert("transaction".into(), Value::String(transaction.into()));
+        }
         let token = sign_request(&party.key, &party.kid, &body);
         let from = self.mark();
         self.publish_request(action, token.into_bytes()).await?;
@@ -233,7 +237,7 @@ impl Portal {
         let t = Value::String(transaction.to_owned());
         let s = self
             .wait_from(from, timeout, &format!("the response to {action}"), |s| {
-                s.topic == topic && s.json()["transaction"] == t
+                s.topic == topic && s.json().get("transaction") == Some(&t)
             })
             .await?;
         Ok((s.json(), s.at))
@@ -242,18 +246,17 @@ impl Portal {
 
 /// `data` of an `ok` response, or the error as a sentence.
 pub fn ok(v: &Value) -> Result<&Value, String> {
-    if v["status"] == "ok" {
-        Ok(&v["data"])
-    } else {
-        Err(format!(
+    match (v.get("status").and_then(Value::as_str), v.get("data")) {
+        (Some("ok"), Some(data)) => Ok(data),
+        _ => Err(format!(
             "answered {}: {}",
-            v["error"]["code"].as_str().unwrap_or("?"),
-            v["error"]["message"].as_str().unwrap_or("")
-        ))
+            error_code(v).unwrap_or("?"),
+            v.pointer("/error/message").and_then(Value::as_str).unwrap_or("")
+        )),
     }
 }
 
 /// The error code of an error response (`None` if it succeeded).
 pub fn error_code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
+    v.pointer("/error/code").and_then(Value::as_str)
 }

@@ -56,7 +56,7 @@ impl Stats {
         }
         v.sort_by(f64::total_cmp);
         let rank = |p: f64| {
-            let i = ((p / 100.0) * v.len() as f64).ceil() as usize;
+            let i = ((p / 100.0) * count_f64(v.len())).ceil() as usize;
             v.get(i.saturating_sub(1)).copied().unwrap_or(0.0)
         };
         Some(Self {
@@ -74,6 +74,11 @@ impl Stats {
                    "p99": round(s.p99), "max": round(s.max)})
         })
     }
+}
+
+/// A count as `f64` (exact up to 2^32, far beyond any run's counts).
+fn count_f64(n: usize) -> f64 {
+    f64::from(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 fn round(x: f64) -> f64 {
@@ -99,7 +104,7 @@ impl Counts {
     /// Delivered out of those that were not cancelled on purpose.
     pub fn rate(&self) -> Option<f64> {
         let n = self.accepted.saturating_sub(self.cancelled);
-        (n > 0).then(|| self.delivered as f64 / n as f64)
+        (n > 0).then(|| count_f64(self.delivered) / count_f64(n))
     }
 }
 
@@ -222,7 +227,8 @@ impl Report {
                     );
                 }
                 Status::Skip => {
-                    let _ = writeln!(x, ">\n      <skipped message=\"{reason}\"/>\n    </testcase>");
+                    let _ =
+                        writeln!(x, ">\n      <skipped message=\"{reason}\"/>\n    </testcase>");
                 }
             }
         }
@@ -269,7 +275,8 @@ impl Report {
              | priority | measure | n | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|---|\n",
         );
         for p in PRIORITIES {
-            for (what, map) in [("accept → delivered", &f.delivered_ms), ("accept → confirmed", &f.confirmed_ms)]
+            for (what, map) in
+                [("accept → delivered", &f.delivered_ms), ("accept → confirmed", &f.confirmed_ms)]
             {
                 if let Some(s) = map.get(p).and_then(|v| Stats::of(v)) {
                     let _ = writeln!(

@@ -1,7 +1,7 @@
 //! One run: start the simulator (or check the real port), start the gateway with its broker,
 //! connect as a portal, run the selected scenarios one after the other, collect the figures.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::bins;
@@ -10,9 +10,6 @@ use crate::portal::Portal;
 use crate::report::{Figures, Report, ScenarioResult, Status};
 use crate::scenarios::{self, Ctx, Esi, Parties, Scenario, SCENARIO_TIMEOUT};
 use crate::sim::SimProcess;
-
-/// How long the gateway and its coordinators may take to come up.
-const ONLINE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the scenarios run against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +33,8 @@ pub struct Options {
     pub seed: u64,
     /// Keep logs and stores here (default: a temporary directory, removed after a clean run).
     pub work_dir: Option<PathBuf>,
+    /// How long the gateway and its coordinators may take to come up.
+    pub online_timeout: Duration,
 }
 
 impl Options {
@@ -96,7 +95,12 @@ pub fn target_text(opts: &Options) -> String {
 
 /// The outcome of one scenario, printed as it ends.
 fn print_result(r: &ScenarioResult) {
-    let head = format!("{:4} {} ({:.1} s)", r.status.as_str().to_uppercase(), r.name, r.duration.as_secs_f64());
+    let head = format!(
+        "{:4} {} ({:.1} s)",
+        r.status.as_str().to_uppercase(),
+        r.name,
+        r.duration.as_secs_f64()
+    );
     match &r.reason {
         Some(why) => println!("{head}: {why}"),
         None => println!("{head}"),
@@ -106,24 +110,17 @@ fn print_result(r: &ScenarioResult) {
     }
 }
 
-/// Runs the scenarios. `Err` only for set-up failures (nothing ran).
-pub async fn run(opts: &Options) -> Result<Report, String> {
-    let started = Instant::now();
-    let started_unix = unix_now();
-    let gateway_exe = bins::locate(bins::GATEWAY, opts.gateway.as_deref())?;
-    let (work, temporary) = match &opts.work_dir {
-        Some(d) => (d.clone(), false),
-        None => (std::env::temp_dir().join(format!("hil-{}", unique())), true),
-    };
-    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+/// The simulator (if any), the ESI of each selected scenario, and the gateway's coordinators.
+type Plan = (Option<SimProcess>, Vec<Esi>, Vec<Coordinator>);
 
-    // The ESIs: one per scenario in simulation, the one real coordinator otherwise.
-    let (sim, esis, coordinators) = match &opts.target {
+/// Starts the simulator with one ESI per scenario, or checks the real port.
+fn plan(opts: &Options, work: &Path) -> Result<Plan, String> {
+    match &opts.target {
         Target::Sim { slots } => {
             let exe = bins::locate(bins::ESI_SIM, opts.esi_sim.as_deref())?;
             let n = opts.scenarios.len().max(1);
             let wishes = scenarios::sim_devices(&opts.scenarios);
-            let sim = SimProcess::start(&exe, &work, opts.seed, n, *slots, &wishes)?;
+            let sim = SimProcess::start(&exe, work, opts.seed, n, *slots, &wishes)?;
             let esis: Vec<Esi> = (0..n).map(Esi::simulated).collect();
             let coordinators = esis
                 .iter()
@@ -135,7 +132,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
                     meter_number: e.meter.clone(),
                 })
                 .collect();
-            (Some(sim), esis, coordinators)
+            Ok((Some(sim), esis, coordinators))
         }
         Target::Port { path, baud, esi_id, meter_number } => {
             // Fail early and plainly on a port that is not there or not ours.
@@ -152,10 +149,20 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
                 esi_id: esi_id.clone(),
                 meter_number: meter_number.clone(),
             };
-            (None, vec![esi; opts.scenarios.len()], vec![c])
+            Ok((None, vec![esi; opts.scenarios.len()], vec![c]))
         }
-    };
+    }
+}
 
+/// Starts the gateway, connects the portal and waits until every coordinator is online.
+async fn start(
+    opts: &Options,
+    work: &Path,
+    sim: Option<SimProcess>,
+    esis: &[Esi],
+    coordinators: Vec<Coordinator>,
+) -> Result<Ctx, String> {
+    let gateway_exe = bins::locate(bins::GATEWAY, opts.gateway.as_deref())?;
     let broker = match &opts.broker {
         Some((h, p)) => Broker::External { host: h.clone(), port: *p },
         None => Broker::embedded()?,
@@ -169,16 +176,18 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         broker: broker.clone(),
         parties_toml: parties.config_toml(),
     };
-    let mut gw = GatewayProcess::start(&gateway_exe, &work, &setup)?;
+    let mut gw = GatewayProcess::start(&gateway_exe, work, &setup)?;
     let (host, port) = broker.address();
     let root = format!("{}/{gateway_id}", opts.base_topic);
+    let client_id = format!("hil-portal-{}", unique());
+    let filters = [format!("{root}/#")];
     let portal = match Portal::connect(
         &host,
         port,
-        &format!("hil-portal-{}", unique()),
+        &client_id,
         &root,
-        &[format!("{root}/#")],
-        ONLINE_TIMEOUT,
+        &filters,
+        opts.online_timeout,
     )
     .await
     {
@@ -188,21 +197,14 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
             return Err(format!("{e} {alive}"));
         }
     };
-    let mut ctx = Ctx::new(portal, parties, gw, sim);
-
-    // Wait for the gateway and every coordinator to be online.
-    let state = format!("{root}/bridge/state");
-    if let Err(e) = ctx
-        .portal
-        .wait_from(0, ONLINE_TIMEOUT, "the gateway online", |s| s.topic == state && &s.payload[..] == b"online")
-        .await
-    {
+    let ctx = Ctx::new(portal, parties, gw, sim);
+    if let Err(e) = wait_gateway_online(&ctx, 0, opts.online_timeout).await {
         return Err(format!("{e}: {}", ctx.gw.log_tail(5)));
     }
-    let mut unique_esis = esis.clone();
+    let mut unique_esis = esis.to_vec();
     unique_esis.dedup();
     for e in &unique_esis {
-        if let Err(err) = ctx.wait_online(e, 0, ONLINE_TIMEOUT).await {
+        if let Err(err) = ctx.wait_online(e, 0, opts.online_timeout).await {
             let hint = match &opts.target {
                 Target::Port { path, baud, .. } => format!(
                     " — nothing on {} at {baud} baud answered the host-link Hello; is it a coordinator speaking the host-link protocol?",
@@ -218,50 +220,79 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         unique_esis.len(),
         target_text(opts)
     );
+    Ok(ctx)
+}
 
+/// Waits for the retained `bridge/state` `online` among the messages from `from` on.
+async fn wait_gateway_online(ctx: &Ctx, from: usize, timeout: Duration) -> Result<(), String> {
+    let state = format!("{}/bridge/state", ctx.portal.root);
+    ctx.portal
+        .wait_from(from, timeout, "the gateway online", |s| {
+            s.topic == state && &s.payload[..] == b"online"
+        })
+        .await
+        .map(|_| ())
+}
+
+/// Runs one scenario (or skips it) and checks the processes afterwards.
+async fn run_one(opts: &Options, ctx: &mut Ctx, s: &Scenario, esi: &Esi) -> ScenarioResult {
+    let t = Instant::now();
+    ctx.notes.clear();
+    ctx.hold = false;
+    let mut outcome = match (&opts.target, s.needs_sim) {
+        (Target::Port { .. }, Some(why)) => Err((Status::Skip, why.to_owned())),
+        _ => match tokio::time::timeout(SCENARIO_TIMEOUT, scenarios::run(s.name, ctx, esi)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err((Status::Fail, e)),
+            Err(_) => Err((
+                Status::Fail,
+                format!("did not finish within {}s", SCENARIO_TIMEOUT.as_secs()),
+            )),
+        },
+    };
+    // A gateway or simulator that died fails the scenario it died in; the gateway is started
+    // again for the next one.
+    if let Err(e) = ctx.gw.check_alive() {
+        outcome = Err((Status::Fail, e));
+        ctx.gw.kill();
+        let m = ctx.portal.mark();
+        if ctx.gw.spawn().is_ok() {
+            let _ = wait_gateway_online(ctx, m, opts.online_timeout).await;
+        }
+    }
+    if let Some(sim) = ctx.sim.as_mut() {
+        if let Err(e) = sim.check_alive() {
+            outcome = Err((Status::Fail, e));
+        }
+    }
+    let (status, reason) = match outcome {
+        Ok(()) => (Status::Pass, None),
+        Err((st, why)) => (st, Some(why)),
+    };
+    ScenarioResult {
+        name: s.name.to_owned(),
+        status,
+        reason,
+        notes: std::mem::take(&mut ctx.notes),
+        duration: t.elapsed(),
+    }
+}
+
+/// Runs the scenarios. `Err` only for set-up failures (nothing ran).
+pub async fn run(opts: &Options) -> Result<Report, String> {
+    let started = Instant::now();
+    let started_unix = unix_now();
+    bins::locate(bins::GATEWAY, opts.gateway.as_deref())?;
+    let (work, temporary) = match &opts.work_dir {
+        Some(d) => (d.clone(), false),
+        None => (std::env::temp_dir().join(format!("hil-{}", unique())), true),
+    };
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let (sim, esis, coordinators) = plan(opts, &work)?;
+    let mut ctx = start(opts, &work, sim, &esis, coordinators).await?;
     let mut results = Vec::new();
     for (s, esi) in opts.scenarios.iter().zip(&esis) {
-        let t = Instant::now();
-        ctx.notes.clear();
-        ctx.hold = false;
-        let outcome = match (&opts.target, s.needs_sim) {
-            (Target::Port { .. }, Some(why)) => Err((Status::Skip, why.to_owned())),
-            _ => match tokio::time::timeout(SCENARIO_TIMEOUT, scenarios::run(s.name, &mut ctx, esi)).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err((Status::Fail, e)),
-                Err(_) => Err((Status::Fail, format!("did not finish within {}s", SCENARIO_TIMEOUT.as_secs()))),
-            },
-        };
-        let mut outcome = outcome;
-        // A gateway or simulator that died fails the scenario it died in; the gateway is
-        // started again for the next one.
-        if let Err(e) = ctx.gw.check_alive() {
-            outcome = Err((Status::Fail, e));
-            ctx.gw.kill();
-            if ctx.gw.spawn().is_ok() {
-                let m = ctx.portal.mark();
-                let _ = ctx
-                    .portal
-                    .wait_from(m, ONLINE_TIMEOUT, "the gateway online", |x| x.topic == state && &x.payload[..] == b"online")
-                    .await;
-            }
-        }
-        if let Some(sim) = ctx.sim.as_mut() {
-            if let Err(e) = sim.check_alive() {
-                outcome = Err((Status::Fail, e));
-            }
-        }
-        let (status, reason) = match outcome {
-            Ok(()) => (Status::Pass, None),
-            Err((st, why)) => (st, Some(why)),
-        };
-        let r = ScenarioResult {
-            name: s.name.to_owned(),
-            status,
-            reason,
-            notes: std::mem::take(&mut ctx.notes),
-            duration: t.elapsed(),
-        };
+        let r = run_one(opts, &mut ctx, s, esi).await;
         print_result(&r);
         results.push(r);
     }

@@ -255,12 +255,7 @@ mod tests {
 
     #[test]
     fn scenario_file_lists_devices() {
-        let t = scenario_toml(
-            4,
-            2,
-            5,
-            &[DeviceWish { kind: Kind::Pct, esi: 1, wrong_key: true }],
-        );
+        let t = scenario_toml(4, 2, 5, &[DeviceWish { kind: Kind::Pct, esi: 1, wrong_key: true }]);
         assert!(t.contains("esis = 2") && t.contains("kind = \"pct\"\nesi = 1"));
         assert!(t.contains("wrong_key = true") && !t.contains("devices = 0"));
         assert!(scenario_toml(1, 1, 5, &[]).contains("devices = 0"));

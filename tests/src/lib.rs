@@ -55,8 +55,13 @@ fn find_or_build() -> Result<Binaries, String> {
         let _ = lock.unlock();
         r?;
     }
-    let get = |b: Binary| find(b).ok_or_else(|| format!("`{}` still missing after cargo build", b.name));
-    Ok(Binaries { gateway: get(bins::GATEWAY)?, esi_sim: get(bins::ESI_SIM)?, hil: get(bins::HIL)? })
+    let get =
+        |b: Binary| find(b).ok_or_else(|| format!("`{}` still missing after cargo build", b.name));
+    Ok(Binaries {
+        gateway: get(bins::GATEWAY)?,
+        esi_sim: get(bins::ESI_SIM)?,
+        hil: get(bins::HIL)?,
+    })
 }
 
 /// `cargo build -p …` in the profile and target directory of the running executable.
@@ -83,10 +88,8 @@ fn build(missing: &[Binary]) -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
     let names: Vec<&str> = missing.iter().map(|b| b.name).collect();
     eprintln!("tests: building {} ({profile}) in {}", names.join(", "), target_dir.display());
-    let status = cmd
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    let status =
+        cmd.current_dir(root).status().map_err(|e| format!("cannot run cargo build: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -134,7 +137,9 @@ fn wait_with_timeout(mut child: Child, timeout: Duration) -> Result<Output, Stri
             Err(e) => return Err(e.to_string()),
         }
     };
-    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
+    let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
+        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    };
     Ok(Output { status, stdout: join(out), stderr: join(err) })
 }
 

@@ -5,7 +5,12 @@
 //! reconnects), spread over both consumers; requests reach the gateway whose topic they were
 //! published on, and only it acts on them.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::many_single_char_names
+)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -175,12 +180,21 @@ async fn two_gateways_one_shared_subscription_group() {
     // Events published after the snapshot of the truth (e.g. a status poll) may be in `got`
     // only: compare on the truth's keys, and check nothing in `got` is duplicated.
     for (k, n) in &truth {
-        assert_eq!(got.get(k).copied().unwrap_or(0), *n, "event on {} reached the group {} times, published {n} times", k.0, got.get(k).copied().unwrap_or(0));
+        assert_eq!(
+            got.get(k).copied().unwrap_or(0),
+            *n,
+            "event on {} reached the group {} times, published {n} times",
+            k.0,
+            got.get(k).copied().unwrap_or(0)
+        );
     }
     for (k, n) in &got {
         assert!(*n <= truth.get(k).copied().unwrap_or(1), "duplicate event on {}", k.0);
     }
     assert!(per.iter().all(|&n| n > 0), "the group did not spread the load: {per:?}");
-    assert!(truth.keys().any(|k| k.0.contains("/gw-a/")) && truth.keys().any(|k| k.0.contains("/gw-b/")));
+    assert!(
+        truth.keys().any(|k| k.0.contains("/gw-a/"))
+            && truth.keys().any(|k| k.0.contains("/gw-b/"))
+    );
     println!("{total} events, consumers got {per:?}");
 }

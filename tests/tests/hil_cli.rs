@@ -1,6 +1,11 @@
 //! The runner's bad-input behaviour: clear messages, the documented exit codes, never a hang.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::many_single_char_names
+)]
 
 use std::process::Command;
 use std::time::Duration;
@@ -10,7 +15,10 @@ use tests::{binaries, run_with_timeout, TempDir};
 fn hil(args: &[&str]) -> (i32, String, String) {
     let b = binaries().unwrap();
     let out = run_with_timeout(
-        Command::new(&b.hil).args(args).env("HIL_GATEWAY", &b.gateway).env("HIL_ESI_SIM", &b.esi_sim),
+        Command::new(&b.hil)
+            .args(args)
+            .env("HIL_GATEWAY", &b.gateway)
+            .env("HIL_ESI_SIM", &b.esi_sim),
         Duration::from_secs(60),
     )
     .unwrap();
@@ -48,12 +56,8 @@ fn no_target_is_a_usage_error() {
 fn unreachable_port_fails_plainly_and_reports() {
     let dir = TempDir::new("hil-port").unwrap();
     let junit = dir.0.join("x.xml");
-    let (code, _, err) = hil(&[
-        "--port",
-        "/dev/does-not-exist-ttyACM9",
-        "--junit",
-        junit.to_str().unwrap(),
-    ]);
+    let (code, _, err) =
+        hil(&["--port", "/dev/does-not-exist-ttyACM9", "--junit", junit.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot open /dev/does-not-exist-ttyACM9"), "{err}");
     let x = std::fs::read_to_string(&junit).unwrap();
@@ -63,7 +67,8 @@ fn unreachable_port_fails_plainly_and_reports() {
 #[test]
 fn port_that_is_no_coordinator_times_out_with_a_reason() {
     // /dev/null opens fine but never answers the host-link Hello: a clear failure, no hang.
-    let (code, _, err) = hil(&["--port", "/dev/null", "--scenario", "meter-read"]);
+    let (code, _, err) =
+        hil(&["--port", "/dev/null", "--scenario", "meter-read", "--online-timeout", "5"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("online") && err.contains("host-link"), "{err}");
 }
@@ -73,5 +78,9 @@ fn missing_simulator_binary_is_named() {
     let (code, _, err) =
         hil(&["--sim", "--scenario", "price", "--esi-sim", "/nonexistent/esi-sim"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("`esi-sim` executable was not found") && err.contains("cargo build -p esi-sim"), "{err}");
+    assert!(
+        err.contains("`esi-sim` executable was not found")
+            && err.contains("cargo build -p esi-sim"),
+        "{err}"
+    );
 }

@@ -2,7 +2,12 @@
 //! and `esi-sim` processes, the gateway's embedded broker) and its JUnit XML and JSON report
 //! are checked here.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::many_single_char_names
+)]
 
 use std::process::Command;
 use std::time::Duration;
@@ -55,7 +60,8 @@ fn hil_sim_passes_every_scenario_and_reports() {
 
     // JSON: every scenario passed; latencies per priority, provisioning time, delivery rates.
     let j: Value =
-        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
     assert_eq!(j["mode"], "sim");
     assert_eq!(j["summary"]["passed"], SCENARIOS.len(), "{j:#}");
     assert_eq!(j["summary"]["failed"], 0);

@@ -44,12 +44,15 @@ pub async fn messaging_confirmation(ctx: &mut Ctx, esi: &Esi) -> Result<(), Stri
                    "confirmation_required": true, "duration_minutes": 30}),
         )
         .await?;
-    let mid = data["message_id"].as_u64().ok_or(format!("no message_id in {data}"))?;
+    let mid = data
+        .get("message_id")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or(format!("no message_id in {data}"))?;
     ctx.wait_deliveries(&d, "delivered", DELIVERY_TIMEOUT).await?;
     ctx.control(&format!("ihd {} confirm {mid}", ihd.kind_number))?;
     ctx.wait_deliveries(&d, "confirmed", Duration::from_secs(30)).await?;
     let st = ctx.ok(Who::Rep, "message/status", json!({"message_id": mid})).await?;
-    let state = &st["deliveries"][0]["state"];
+    let state = st.pointer("/deliveries/0/state").cloned().unwrap_or_default();
     if state != "confirmed" {
         return Err(format!("message/status says {state} after the confirmation event"));
     }
@@ -107,7 +110,10 @@ pub async fn dr_opt_out(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
                    "cooling_temperature_offset": 2.0, "duty_cycle": 50}),
         )
         .await?;
-    let ev = data["issuer_event_id"].as_u64().ok_or(format!("no issuer_event_id in {data}"))?;
+    let ev = data
+        .get("issuer_event_id")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or(format!("no issuer_event_id in {data}"))?;
     if ids.len() != 2 {
         return Err(format!("{} deliveries for 2 devices", ids.len()));
     }
@@ -122,15 +128,24 @@ pub async fn dr_opt_out(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
     };
     for d in [&pct, &lcs] {
         ctx.portal
-            .wait_from(from, Duration::from_secs(30), &format!("{} {} to report the event", d.kind, d.eui64),
-                drlc(d.eui64.clone(), &["received", "started"]))
+            .wait_from(
+                from,
+                Duration::from_secs(30),
+                &format!("{} {} to report the event", d.kind, d.eui64),
+                drlc(d.eui64.clone(), &["received", "started"]),
+            )
             .await?;
     }
     let t = std::time::Instant::now();
     ctx.control(&format!("pct {} opt-out {ev}", pct.kind_number))?;
     let s = ctx
         .portal
-        .wait_from(from, Duration::from_secs(30), "the thermostat's opt-out", drlc(pct.eui64.clone(), &["opt_out"]))
+        .wait_from(
+            from,
+            Duration::from_secs(30),
+            "the thermostat's opt-out",
+            drlc(pct.eui64.clone(), &["opt_out"]),
+        )
         .await?;
     let took = s.at.saturating_duration_since(t);
     if ctx.portal.seen().iter().skip(from).any(drlc(lcs.eui64.clone(), &["opt_out"])) {

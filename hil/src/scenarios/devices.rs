@@ -34,9 +34,13 @@ pub async fn provisioning(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
             .collect();
         let ranks: Vec<Option<usize>> =
             states.iter().map(|s| LIFECYCLE.iter().position(|l| l == s)).collect();
-        let ordered = ranks.iter().all(Option::is_some) && ranks.windows(2).all(|w| w.first() <= w.get(1));
+        let ordered =
+            ranks.iter().all(Option::is_some) && ranks.windows(2).all(|w| w.first() <= w.get(1));
         if !ordered || states.last().map(String::as_str) != Some("paired") {
-            return Err(format!("{} {}: device events {states:?} do not follow the lifecycle", d.kind, d.eui64));
+            return Err(format!(
+                "{} {}: device events {states:?} do not follow the lifecycle",
+                d.kind, d.eui64
+            ));
         }
         paths.push(states.join(" → "));
     }
@@ -55,13 +59,20 @@ pub async fn provisioning(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
     let n = devices.len();
     let t0 = Instant::now();
     ctx.portal
-        .wait_from(from, Duration::from_secs(5), "the retained ESI status to list the devices", |s| {
-            s.topic == status && s.json()["devices"].as_array().is_some_and(|d| d.len() == n)
-        })
+        .wait_from(
+            from,
+            Duration::from_secs(5),
+            "the retained ESI status to list the devices",
+            |s| s.topic == status && s.json()["devices"].as_array().is_some_and(|d| d.len() == n),
+        )
         .await?;
     let times: Vec<String> =
         ctx.provisioning_ms.iter().skip(before).map(|t| format!("{t:.0} ms")).collect();
-    ctx.note(format!("{n} devices paired (request → paired: {}); events {}", times.join(", "), paths.join(" / ")));
+    ctx.note(format!(
+        "{n} devices paired (request → paired: {}); events {}",
+        times.join(", "),
+        paths.join(" / ")
+    ));
     ctx.note(format!(
         "device list shows them paired; retained status updated {:.0} ms after the check",
         ms(t0.elapsed())
@@ -95,7 +106,8 @@ pub async fn slots_full(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
         let extra = placeholder(esi, 99);
         let body = json!({"esi_id": esi.esi_id, "meter_number": esi.meter, "eui64": extra,
                           "install_code": PLACEHOLDER_CODE});
-        let msg = ctx.expect_error(Who::Tdsp, "device/provision", body.clone(), "SLOTS_FULL").await?;
+        let msg =
+            ctx.expect_error(Who::Tdsp, "device/provision", body.clone(), "SLOTS_FULL").await?;
         if !msg.contains(&capacity.to_string()) {
             return Err(format!("SLOTS_FULL does not name the capacity {capacity}: {msg}"));
         }
@@ -149,7 +161,8 @@ fn corrupt_crc(code: &str) -> String {
 
 pub async fn wrong_install_code(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
     ctx.ensure_grants(esi).await?;
-    let device = ctx.sim.as_ref().and_then(|s| s.devices_on(esi.index, Kind::Ihd).into_iter().next());
+    let device =
+        ctx.sim.as_ref().and_then(|s| s.devices_on(esi.index, Kind::Ihd).into_iter().next());
     let (eui, code) = device.as_ref().map_or_else(
         || (placeholder(esi, 50), PLACEHOLDER_CODE.to_owned()),
         |d| (d.eui64.clone(), d.install_code.clone()),
@@ -201,7 +214,10 @@ pub async fn wrong_install_code(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> 
         .wait_from(from, Duration::from_secs(5), "no join", |s| {
             s.topic.ends_with("/event/device")
                 && s.json()["eui64"] == e.as_str()
-                && matches!(s.json()["state"].as_str(), Some("joining" | "key_established" | "paired"))
+                && matches!(
+                    s.json()["state"].as_str(),
+                    Some("joining" | "key_established" | "paired")
+                )
         })
         .await;
     if let Ok(s) = joined {
@@ -216,8 +232,10 @@ pub async fn wrong_install_code(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> 
         return Err(format!("after a failed join the device list says {state:?}, not pending"));
     }
     let sim_view = ctx.control("devices").unwrap_or_default();
-    ctx.note(format!("a device holding another key stayed pending for 5 s after trying to join{}",
-        if sim_view.contains("mismatch") { " (the simulator reports a key mismatch)" } else { "" }));
+    ctx.note(format!(
+        "a device holding another key stayed pending for 5 s after trying to join{}",
+        if sim_view.contains("mismatch") { " (the simulator reports a key mismatch)" } else { "" }
+    ));
     ctx.ok(
         Who::Tdsp,
         "device/deprovision",

@@ -50,7 +50,11 @@ pub async fn coordinator_unplug(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> 
     let read = match (r["status"].as_str(), r["error"]["code"].as_str()) {
         (Some("error"), Some("COORDINATOR_OFFLINE")) => "COORDINATOR_OFFLINE".to_owned(),
         (Some("ok"), _) if r["data"]["stale"] == true => "a stale value".to_owned(),
-        _ => return Err(format!("meter/read while unplugged answered neither offline nor stale: {r}")),
+        _ => {
+            return Err(format!(
+                "meter/read while unplugged answered neither offline nor stale: {r}"
+            ))
+        }
     };
     ctx.wait_online(esi, from, Duration::from_secs(30)).await?;
     let back = Instant::now();
@@ -136,7 +140,11 @@ pub async fn gateway_restart_queued(ctx: &mut Ctx, esi: &Esi) -> Result<(), Stri
             break;
         }
         if Instant::now() > deadline {
-            return Err(format!("not delivered {}s after the restart: {}", DELIVERY_TIMEOUT.as_secs(), pending.join(", ")));
+            return Err(format!(
+                "not delivered {}s after the restart: {}",
+                DELIVERY_TIMEOUT.as_secs(),
+                pending.join(", ")
+            ));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

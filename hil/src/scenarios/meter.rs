@@ -8,9 +8,9 @@ use super::{ms, Ctx, Esi, Who};
 
 /// The kWh figure of a read, checked: a number with at most 3 decimals (BR-001.011).
 fn kwh(v: &Value) -> Result<f64, String> {
-    let x = v["summation_delivered_kwh"]
-        .as_f64()
-        .ok_or_else(|| format!("no reading: {}", v["missing_reason"].as_str().unwrap_or("no reason given")))?;
+    let x = v["summation_delivered_kwh"].as_f64().ok_or_else(|| {
+        format!("no reading: {}", v["missing_reason"].as_str().unwrap_or("no reason given"))
+    })?;
     if ((x * 1000.0).round() - x * 1000.0).abs() > 1e-6 {
         return Err(format!("{x} kWh has more than 3 decimals"));
     }
@@ -54,22 +54,36 @@ pub async fn meter_read(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
 }
 
 /// Waits for a meter event of `esi` with `key` = `value`; returns how long it took from `t`.
-async fn meter_change(ctx: &Ctx, esi: &Esi, from: usize, key: &str, value: &str, t: Instant) -> Result<Duration, String> {
+async fn meter_change(
+    ctx: &Ctx,
+    esi: &Esi,
+    from: usize,
+    key: &str,
+    value: &str,
+    t: Instant,
+) -> Result<Duration, String> {
     let topic = format!("{}/event/meter", ctx.portal.root);
     let id = esi.esi_id.clone();
     let s = ctx
         .portal
-        .wait_from(from, Duration::from_secs(20), &format!("a meter event with {key} {value}"), |s| {
-            s.topic == topic && s.json()["esi_id"] == id.as_str() && s.json()[key] == value
-        })
+        .wait_from(
+            from,
+            Duration::from_secs(20),
+            &format!("a meter event with {key} {value}"),
+            |s| s.topic == topic && s.json()["esi_id"] == id.as_str() && s.json()[key] == value,
+        )
         .await?;
     Ok(s.at.saturating_duration_since(t))
 }
 
 async fn status_is(ctx: &mut Ctx, esi: &Esi, power: &str, switch: &str) -> Result<(), String> {
-    let s = ctx.ok(Who::Rep, "meter/status", json!({"esi_id": esi.esi_id, "refresh": true})).await?;
+    let s =
+        ctx.ok(Who::Rep, "meter/status", json!({"esi_id": esi.esi_id, "refresh": true})).await?;
     if s["power"] != power || s["switch"] != switch {
-        return Err(format!("meter/status says power {} switch {}, expected {power} {switch}", s["power"], s["switch"]));
+        return Err(format!(
+            "meter/status says power {} switch {}, expected {power} {switch}",
+            s["power"], s["switch"]
+        ));
     }
     Ok(())
 }

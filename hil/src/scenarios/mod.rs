@@ -5,6 +5,11 @@
 //! faults), so scenarios never disturb each other and each one can be run alone; against a real
 //! coordinator they all share its one ESI.
 
+// The scenarios read answers as `value["field"]`: `serde_json::Value`'s `Index` never panics
+// (a missing key, a wrong type or an index out of range gives `Null`, which then fails the
+// check that reads it). Nothing here indexes a slice or assigns through `IndexMut`.
+#![allow(clippy::indexing_slicing)]
+
 mod delivery;
 mod devices;
 mod faults;
@@ -218,7 +223,12 @@ pub struct Ctx {
 const TERMINAL_FAILURES: [&str; 4] = ["failed", "undeliverable", "expired", "cancelled"];
 
 impl Ctx {
-    pub fn new(portal: Portal, parties: Parties, gw: GatewayProcess, sim: Option<SimProcess>) -> Self {
+    pub fn new(
+        portal: Portal,
+        parties: Parties,
+        gw: GatewayProcess,
+        sim: Option<SimProcess>,
+    ) -> Self {
         Self {
             portal,
             parties,
@@ -258,7 +268,12 @@ impl Ctx {
     }
 
     /// Sends a request as `who` and waits for the answer.
-    pub async fn call(&mut self, who: Who, action: &str, body: Value) -> Result<(Value, Instant), String> {
+    pub async fn call(
+        &mut self,
+        who: Who,
+        action: &str,
+        body: Value,
+    ) -> Result<(Value, Instant), String> {
         self.seq += 1;
         let t = format!("hil-{}", self.seq);
         self.portal.call(self.parties.get(who), action, body, &t, RESPONSE_TIMEOUT).await
@@ -271,11 +286,19 @@ impl Ctx {
     }
 
     /// [`Ctx::call`] that must fail with `code`: the error message.
-    pub async fn expect_error(&mut self, who: Who, action: &str, body: Value, code: &str) -> Result<String, String> {
+    pub async fn expect_error(
+        &mut self,
+        who: Who,
+        action: &str,
+        body: Value,
+        code: &str,
+    ) -> Result<String, String> {
         let (v, _) = self.call(who, action, body).await?;
         match error_code(&v) {
             Some(c) if c == code => Ok(v["error"]["message"].as_str().unwrap_or("").to_owned()),
-            Some(c) => Err(format!("{action}: expected {code}, got {c}: {}", v["error"]["message"])),
+            Some(c) => {
+                Err(format!("{action}: expected {code}, got {c}: {}", v["error"]["message"]))
+            }
             None => Err(format!("{action}: expected {code}, but it succeeded: {}", v["data"])),
         }
     }
@@ -332,7 +355,12 @@ impl Ctx {
             })
             .await?;
         if s.json()["state"] != "paired" {
-            return Err(format!("{} {} ended {} instead of paired", d.kind, d.eui64, s.json()["state"]));
+            return Err(format!(
+                "{} {} ended {} instead of paired",
+                d.kind,
+                d.eui64,
+                s.json()["state"]
+            ));
         }
         self.provisioning_ms.push(ms(s.at.saturating_duration_since(sent)));
         self.paired.insert(d.eui64.clone());
@@ -359,7 +387,13 @@ impl Ctx {
     }
 
     /// Sends a request that creates deliveries and tracks them: `(data, delivery ids)`.
-    pub async fn accept(&mut self, who: Who, action: &str, priority: &str, mut body: Value) -> Result<(Value, Vec<u64>), String> {
+    pub async fn accept(
+        &mut self,
+        who: Who,
+        action: &str,
+        priority: &str,
+        mut body: Value,
+    ) -> Result<(Value, Vec<u64>), String> {
         body["priority"] = Value::String(priority.to_owned());
         let (v, at) = self.call(who, action, body).await?;
         let data = ok(&v).map_err(|e| format!("{action} {e}"))?.clone();
@@ -372,16 +406,24 @@ impl Ctx {
 
     /// Waits until every delivery in `ids` has reached `state` (or later: `confirmed` counts
     /// as `delivered`); a delivery that ends otherwise fails the wait at once.
-    pub async fn wait_deliveries(&self, ids: &[u64], state: &str, timeout: Duration) -> Result<(), String> {
+    pub async fn wait_deliveries(
+        &self,
+        ids: &[u64],
+        state: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         for &id in ids {
             let left = deadline.saturating_duration_since(Instant::now());
-            let ok_states: &[&str] = if state == "delivered" { &["delivered", "confirmed"] } else { &[state] };
+            let ok_states: &[&str] =
+                if state == "delivered" { &["delivered", "confirmed"] } else { &[state] };
             let r = self
                 .portal
                 .wait_from(0, left, &format!("delivery {id} to be {state}"), |s| {
                     delivery_event(s).is_some_and(|(d, st)| {
-                        d == id && (ok_states.contains(&st.as_str()) || TERMINAL_FAILURES.contains(&st.as_str()))
+                        d == id
+                            && (ok_states.contains(&st.as_str())
+                                || TERMINAL_FAILURES.contains(&st.as_str()))
                     })
                 })
                 .await;
@@ -416,14 +458,21 @@ impl Ctx {
 
     /// Waits until the retained status of `esi` (seen from index `from` on) says the link is
     /// online.
-    pub async fn wait_online(&self, esi: &Esi, from: usize, timeout: Duration) -> Result<(), String> {
+    pub async fn wait_online(
+        &self,
+        esi: &Esi,
+        from: usize,
+        timeout: Duration,
+    ) -> Result<(), String> {
         let topic = format!("{}/esi/{}/status", self.portal.root, esi.esi_id);
         let ev = format!("{}/event/coordinator", self.portal.root);
         let id = esi.esi_id.clone();
         self.portal
             .wait_from(from, timeout, &format!("ESI {} online", esi.esi_id), |s| {
                 (s.topic == topic && s.json()["link"] == "online")
-                    || (s.topic == ev && s.json()["esi_id"] == id.as_str() && s.json()["state"] == "online")
+                    || (s.topic == ev
+                        && s.json()["esi_id"] == id.as_str()
+                        && s.json()["state"] == "online")
             })
             .await
             .map(|_| ())
@@ -489,9 +538,13 @@ impl Ctx {
             if t.held {
                 continue;
             }
-            for (key, map) in [("delivered", &mut f.delivered_ms), ("confirmed", &mut f.confirmed_ms)] {
+            for (key, map) in
+                [("delivered", &mut f.delivered_ms), ("confirmed", &mut f.confirmed_ms)]
+            {
                 if let Some(at) = first.get(&(t.delivery_id, key)) {
-                    map.entry(p.clone()).or_default().push(ms(at.saturating_duration_since(t.accepted_at)));
+                    map.entry(p.clone())
+                        .or_default()
+                        .push(ms(at.saturating_duration_since(t.accepted_at)));
                 }
             }
         }
