@@ -7,6 +7,12 @@
 //! these tests, and `cargo test -p tests` does not build them at all: so they are looked up in
 //! the target directory of the running test executable (`CARGO_TARGET_DIR` aware, since that
 //! is where it lives) and, if one is missing, built once with `cargo build` in the same profile.
+//!
+//! `cargo test --workspace` rebuilds all three (each package has integration tests, so cargo
+//! builds its binary). With `cargo test -p tests` alone an existing binary may be older than
+//! the sources: set `HIL_TESTS_BUILD=1` to have them rebuilt first. (The tests never rebuild
+//! unconditionally: a nested `cargo build` resolves features without the dev-dependencies of
+//! the outer `cargo test`, which would rebuild much of the workspace.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -37,7 +43,9 @@ fn find(b: Binary) -> Option<PathBuf> {
 }
 
 fn find_or_build() -> Result<Binaries, String> {
-    let missing = || -> Vec<Binary> { ALL.into_iter().filter(|b| find(*b).is_none()).collect() };
+    let force = std::env::var_os("HIL_TESTS_BUILD").is_some_and(|v| v != "0");
+    let missing =
+        || -> Vec<Binary> { ALL.into_iter().filter(|b| force || find(*b).is_none()).collect() };
     if !missing().is_empty() {
         // Test executables of several packages may get here at once: one builds, the others
         // wait on the lock file and then find the binaries.
