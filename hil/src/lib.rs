@@ -8,6 +8,7 @@
 //! binaries, spawning the simulator and the gateway, and a portal client.
 
 pub mod bins;
+pub mod contract;
 pub mod gwproc;
 pub mod portal;
 pub mod report;

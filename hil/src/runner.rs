@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::bins;
 use crate::gwproc::{Broker, Coordinator, GatewayProcess, GatewaySetup};
 use crate::portal::Portal;
 use crate::report::{Figures, Report, ScenarioResult, Status};
 use crate::scenarios::{self, Ctx, Esi, Parties, Scenario, SCENARIO_TIMEOUT};
 use crate::sim::SimProcess;
+use crate::{bins, contract};
 
 /// What the scenarios run against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +278,32 @@ async fn run_one(opts: &Options, ctx: &mut Ctx, s: &Scenario, esi: &Esi) -> Scen
     }
 }
 
+/// Name of the result row of the contract check.
+pub const CONTRACT: &str = "payload-contract";
+
+/// Every payload seen, checked against the JSON Schemas and for install codes.
+fn contract_result(ctx: &Ctx) -> ScenarioResult {
+    let t = Instant::now();
+    let secrets: Vec<String> = ctx
+        .sim
+        .as_ref()
+        .map(|s| s.devices.iter().map(|d| d.install_code.clone()).collect())
+        .unwrap_or_default();
+    let c = contract::check(&ctx.portal.seen(), &ctx.portal.root, &secrets);
+    let mut notes = vec![format!(
+        "{} payloads checked against docs/schemas; no install code on MQTT: {}",
+        c.checked,
+        !c.violations.iter().any(|v| v.contains("install code"))
+    )];
+    let (status, reason) = if c.violations.is_empty() {
+        (Status::Pass, None)
+    } else {
+        notes.extend(c.violations.iter().take(20).cloned());
+        (Status::Fail, Some(format!("{} contract violation(s)", c.violations.len())))
+    };
+    ScenarioResult { name: CONTRACT.to_owned(), status, reason, notes, duration: t.elapsed() }
+}
+
 /// Runs the scenarios. `Err` only for set-up failures (nothing ran).
 pub async fn run(opts: &Options) -> Result<Report, String> {
     let started = Instant::now();
@@ -298,6 +324,10 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     }
     let figures = ctx.figures().await;
     ctx.gw.kill();
+    results.push(contract_result(&ctx));
+    if let Some(r) = results.last() {
+        print_result(r);
+    }
     let failed = results.iter().any(|r| r.status == Status::Fail);
     let log = ctx.gw.log_path().to_path_buf();
     drop(ctx);

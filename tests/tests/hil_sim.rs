@@ -48,13 +48,14 @@ fn hil_sim_passes_every_scenario_and_reports() {
         out.status
     );
 
-    // JUnit: one test case per scenario, none failed or skipped.
+    // JUnit: one test case per scenario plus the payload contract, none failed or skipped.
+    let cases = SCENARIOS.len() + 1;
     let x = std::fs::read_to_string(&junit).unwrap();
     assert!(x.starts_with("<?xml"), "{x}");
-    assert!(x.contains(&format!("tests=\"{}\" failures=\"0\"", SCENARIOS.len())), "{x}");
+    assert!(x.contains(&format!("tests=\"{cases}\" failures=\"0\"")), "{x}");
     assert!(x.contains("skipped=\"0\""), "{x}");
-    for s in SCENARIOS {
-        assert!(x.contains(&format!("name=\"{}\"", s.name)), "no test case {} in {x}", s.name);
+    for name in SCENARIOS.iter().map(|s| s.name).chain([hil::runner::CONTRACT]) {
+        assert!(x.contains(&format!("name=\"{name}\"")), "no test case {name} in {x}");
     }
     assert!(!x.contains("<failure"), "{x}");
 
@@ -63,7 +64,7 @@ fn hil_sim_passes_every_scenario_and_reports() {
         serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
             .unwrap();
     assert_eq!(j["mode"], "sim");
-    assert_eq!(j["summary"]["passed"], SCENARIOS.len(), "{j:#}");
+    assert_eq!(j["summary"]["passed"], cases, "{j:#}");
     assert_eq!(j["summary"]["failed"], 0);
     for p in ["high", "medium", "low"] {
         let l = &j["latency_ms"][p]["accept_to_delivered"];
