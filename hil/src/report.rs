@@ -113,6 +113,8 @@ impl Counts {
 pub struct Figures {
     /// accept → `delivered`, ms, by priority.
     pub delivered_ms: BTreeMap<String, Vec<f64>>,
+    /// accept → `delivered`, ms, by priority and request kind.
+    pub delivered_by_kind: BTreeMap<(String, String), Vec<f64>>,
     /// accept → `confirmed`, ms, by priority.
     pub confirmed_ms: BTreeMap<String, Vec<f64>>,
     /// request → `paired`, ms.
@@ -147,9 +149,16 @@ impl Report {
         for p in PRIORITIES {
             let d = f.delivered_ms.get(p).map(|v| Stats::of(v));
             let c = f.confirmed_ms.get(p).map(|v| Stats::of(v));
+            let by_kind: serde_json::Map<String, Value> = f
+                .delivered_by_kind
+                .iter()
+                .filter(|((prio, _), _)| prio == p)
+                .map(|((_, kind), v)| (kind.clone(), Stats::json(Stats::of(v))))
+                .collect();
             latency.insert(
                 p.into(),
                 json!({"accept_to_delivered": Stats::json(d.flatten()),
+                       "accept_to_delivered_by_kind": by_kind,
                        "accept_to_confirmed": Stats::json(c.flatten())}),
             );
             let n = f.counts.get(p).copied().unwrap_or_default();
@@ -270,8 +279,10 @@ impl Report {
         }
         m.push_str(
             "\n## Latency by priority (ms, portal clock: accepted answer → delivery event)\n\n\
-             Batches of 5 per priority sent at once to one device (messages) or one ESI (prices); \
-             deliveries held back on purpose (unplugged coordinator, killed gateway) are left out.\n\n\
+             Batches of 5 per priority sent at once to one display (messages: over the simulated \
+             radio, to the device) or to one ESI (prices: stored by the ESI); DR events go to a \
+             thermostat and a load switch. Deliveries held back on purpose (unplugged coordinator, \
+             killed gateway) are left out.\n\n\
              | priority | measure | n | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|---|\n",
         );
         for p in PRIORITIES {
@@ -284,6 +295,17 @@ impl Report {
                         "| {p} | {what} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
                         s.count, s.p50, s.p95, s.p99, s.max
                     );
+                }
+                if what == "accept → delivered" {
+                    for ((_, kind), v) in f.delivered_by_kind.iter().filter(|((q, _), _)| q == p) {
+                        if let Some(s) = Stats::of(v) {
+                            let _ = writeln!(
+                                m,
+                                "| {p} | … {kind} only | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                                s.count, s.p50, s.p95, s.p99, s.max
+                            );
+                        }
+                    }
                 }
             }
         }

@@ -195,6 +195,8 @@ pub struct Tracked {
     pub delivery_id: u64,
     pub request_id: u64,
     pub priority: String,
+    /// The request's kind (`message`, `price`, `drlc_event`, …).
+    pub kind: String,
     /// When the portal got the accepting answer.
     pub accepted_at: Instant,
     /// Held back on purpose (coordinator unplugged, gateway killed): counted for delivery
@@ -370,6 +372,7 @@ impl Ctx {
     /// Records the deliveries of an accepting answer `data` (received at `at`) under `priority`.
     pub fn track(&mut self, priority: &str, data: &Value, at: Instant) -> Vec<u64> {
         let request_id = data["request_id"].as_u64().unwrap_or(0);
+        let kind = data["kind"].as_str().unwrap_or("other").to_owned();
         let mut ids = Vec::new();
         for d in data["deliveries"].as_array().into_iter().flatten() {
             if let Some(id) = d["delivery_id"].as_u64() {
@@ -378,6 +381,7 @@ impl Ctx {
                     delivery_id: id,
                     request_id,
                     priority: priority.to_owned(),
+                    kind: kind.clone(),
                     accepted_at: at,
                     held: self.hold,
                 });
@@ -542,9 +546,11 @@ impl Ctx {
                 [("delivered", &mut f.delivered_ms), ("confirmed", &mut f.confirmed_ms)]
             {
                 if let Some(at) = first.get(&(t.delivery_id, key)) {
-                    map.entry(p.clone())
-                        .or_default()
-                        .push(ms(at.saturating_duration_since(t.accepted_at)));
+                    let x = ms(at.saturating_duration_since(t.accepted_at));
+                    map.entry(p.clone()).or_default().push(x);
+                    if key == "delivered" {
+                        f.delivered_by_kind.entry((p.clone(), t.kind.clone())).or_default().push(x);
+                    }
                 }
             }
         }
