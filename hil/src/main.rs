@@ -68,7 +68,7 @@ struct Args {
     /// Keep logs, stores and the simulator's files here.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Seconds the gateway and its coordinators may take to come online.
+    /// Seconds the coordinators may take to come online (answer the host-link Hello).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     online_timeout: u64,
 }

@@ -33,7 +33,7 @@ pub struct Options {
     pub seed: u64,
     /// Keep logs and stores here (default: a temporary directory, removed after a clean run).
     pub work_dir: Option<PathBuf>,
-    /// How long the gateway and its coordinators may take to come up.
+    /// How long the coordinators may take to come online.
     pub online_timeout: Duration,
 }
 
@@ -110,6 +110,10 @@ fn print_result(r: &ScenarioResult) {
     }
 }
 
+/// How long the gateway process may take to start, open its broker and say `online`
+/// (`--online-timeout` is for the coordinators).
+const GATEWAY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The simulator (if any), the ESI of each selected scenario, and the gateway's coordinators.
 type Plan = (Option<SimProcess>, Vec<Esi>, Vec<Coordinator>);
 
@@ -181,24 +185,16 @@ async fn start(
     let root = format!("{}/{gateway_id}", opts.base_topic);
     let client_id = format!("hil-portal-{}", unique());
     let filters = [format!("{root}/#")];
-    let portal = match Portal::connect(
-        &host,
-        port,
-        &client_id,
-        &root,
-        &filters,
-        opts.online_timeout,
-    )
-    .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            let alive = gw.check_alive().err().unwrap_or_default();
-            return Err(format!("{e} {alive}"));
-        }
-    };
+    let portal =
+        match Portal::connect(&host, port, &client_id, &root, &filters, GATEWAY_TIMEOUT).await {
+            Ok(p) => p,
+            Err(e) => {
+                let alive = gw.check_alive().err().unwrap_or_default();
+                return Err(format!("{e} {alive}"));
+            }
+        };
     let ctx = Ctx::new(portal, parties, gw, sim);
-    if let Err(e) = wait_gateway_online(&ctx, 0, opts.online_timeout).await {
+    if let Err(e) = wait_gateway_online(&ctx, 0, GATEWAY_TIMEOUT).await {
         return Err(format!("{e}: {}", ctx.gw.log_tail(5)));
     }
     let mut unique_esis = esis.to_vec();
@@ -257,7 +253,7 @@ async fn run_one(opts: &Options, ctx: &mut Ctx, s: &Scenario, esi: &Esi) -> Scen
         ctx.gw.kill();
         let m = ctx.portal.mark();
         if ctx.gw.spawn().is_ok() {
-            let _ = wait_gateway_online(ctx, m, opts.online_timeout).await;
+            let _ = wait_gateway_online(ctx, m, GATEWAY_TIMEOUT).await;
         }
     }
     if let Some(sim) = ctx.sim.as_mut() {
