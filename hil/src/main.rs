@@ -71,6 +71,9 @@ struct Args {
     /// Seconds the coordinators may take to come online (answer the host-link Hello).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     online_timeout: u64,
+    /// Seconds a device may take to pair, or a delivery to arrive, before the scenario fails.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    device_timeout: u64,
 }
 
 fn parse_broker(s: &str) -> Result<(String, u16), String> {
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
         seed: args.seed,
         work_dir: args.work_dir.clone(),
         online_timeout: std::time::Duration::from_secs(args.online_timeout.max(1)),
+        device_timeout: std::time::Duration::from_secs(args.device_timeout.max(1)),
     };
     let rt =
         match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {

@@ -35,6 +35,8 @@ pub struct Options {
     pub work_dir: Option<PathBuf>,
     /// How long the coordinators may take to come online.
     pub online_timeout: Duration,
+    /// How long a device may take to answer (see [`Ctx::device_timeout`]).
+    pub device_timeout: Duration,
 }
 
 impl Options {
@@ -193,7 +195,8 @@ async fn start(
                 return Err(format!("{e} {alive}"));
             }
         };
-    let ctx = Ctx::new(portal, parties, gw, sim);
+    let mut ctx = Ctx::new(portal, parties, gw, sim);
+    ctx.device_timeout = opts.device_timeout;
     if let Err(e) = wait_gateway_online(&ctx, 0, GATEWAY_TIMEOUT).await {
         return Err(format!("{e}: {}", ctx.gw.log_tail(5)));
     }

@@ -20,6 +20,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use hil::bins::{self, Binary};
+use hil::gwproc::{Broker, Coordinator, GatewayProcess, GatewaySetup};
+use hil::portal::Portal;
+use hil::scenarios::{Ctx, Esi, Parties};
+use hil::sim::{DeviceWish, SimProcess};
 
 /// Paths of the executables under test.
 #[derive(Debug, Clone)]
@@ -174,5 +178,63 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One gateway process with its own `esi-sim` process (one ESI), driven through a portal
+/// connection of its own: what the fleet and device tests start.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// Work directory (simulator files, gateway store and log).
+    pub dir: PathBuf,
+    pub base_topic: String,
+    pub gateway_id: String,
+    /// Number in the ESI id (`Esi::simulated`), distinct across a fleet.
+    pub esi_index: usize,
+    pub seed: u64,
+    pub broker: Broker,
+    /// Devices on the simulator's ESI 0.
+    pub devices: Vec<DeviceWish>,
+}
+
+/// How long a lab may take to come up.
+const LAB_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Lab {
+    /// Starts the simulator and the gateway and waits until the gateway and its ESI are online.
+    pub async fn start(&self, parties: &Parties) -> Result<(Ctx, Esi), String> {
+        let b = binaries()?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        let sim = SimProcess::start(&b.esi_sim, &self.dir, self.seed, 1, 5, &self.devices)?;
+        // The simulator's ESI 0, under an ESI id of the caller's choice.
+        let esi = Esi { index: 0, ..Esi::simulated(self.esi_index) };
+        let port = sim.links.first().cloned().ok_or("esi-sim has no link")?;
+        let setup = GatewaySetup {
+            gateway_id: self.gateway_id.clone(),
+            base_topic: self.base_topic.clone(),
+            coordinators: vec![Coordinator {
+                port,
+                baud: 115_200,
+                esi_id: esi.esi_id.clone(),
+                meter_number: esi.meter.clone(),
+            }],
+            broker: self.broker.clone(),
+            parties_toml: parties.config_toml(),
+        };
+        let gw = GatewayProcess::start(&b.gateway, &self.dir, &setup)?;
+        let root = format!("{}/{}", self.base_topic, self.gateway_id);
+        let (host, port) = self.broker.address();
+        let id = unique(&format!("portal-{}-", self.gateway_id));
+        let portal =
+            Portal::connect(&host, port, &id, &root, &[format!("{root}/#")], LAB_TIMEOUT).await?;
+        let ctx = Ctx::new(portal, parties.clone(), gw, Some(sim));
+        let state = format!("{root}/bridge/state");
+        ctx.portal
+            .wait_from(0, LAB_TIMEOUT, "gateway online", |s| {
+                s.topic == state && &s.payload[..] == b"online"
+            })
+            .await?;
+        ctx.wait_online(&esi, 0, LAB_TIMEOUT).await?;
+        Ok((ctx, esi))
     }
 }

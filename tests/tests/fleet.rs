@@ -9,78 +9,22 @@
     clippy::unwrap_used,
     clippy::panic,
     clippy::indexing_slicing,
-    clippy::many_single_char_names
+    clippy::many_single_char_names,
+    clippy::too_many_lines
 )]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hil::gwproc::{Broker, Coordinator, GatewayProcess, GatewaySetup};
+use hil::gwproc::Broker;
 use hil::portal::{Portal, Seen};
-use hil::scenarios::{Ctx, Esi, Parties, Who, DELIVERY_TIMEOUT};
-use hil::sim::{DeviceWish, Kind, SimProcess};
+use hil::scenarios::{Parties, Who};
+use hil::sim::{DeviceWish, Kind};
 use serde_json::json;
-use tests::{binaries, unique, TempDir};
+use tests::{unique, Lab, TempDir};
 
 const MOSQUITTO: (&str, u16) = ("127.0.0.1", 1883);
 const T: Duration = Duration::from_secs(30);
-
-/// One gateway of the fleet with its simulator, driven through its own portal connection.
-async fn member(
-    dir: &std::path::Path,
-    base: &str,
-    name: &str,
-    esi_index: usize,
-    seed: u64,
-    parties: &Parties,
-) -> (Ctx, Esi) {
-    let b = binaries().unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    let sim = SimProcess::start(
-        &b.esi_sim,
-        dir,
-        seed,
-        1,
-        5,
-        &[DeviceWish { kind: Kind::Ihd, esi: 0, wrong_key: false }],
-    )
-    .unwrap();
-    // The simulator's ESI 0, under an ESI id distinct across the fleet.
-    let esi = Esi { index: 0, ..Esi::simulated(esi_index) };
-    let gateway_id = format!("gw-{name}");
-    let setup = GatewaySetup {
-        gateway_id: gateway_id.clone(),
-        base_topic: base.to_owned(),
-        coordinators: vec![Coordinator {
-            port: sim.links[0].clone(),
-            baud: 115_200,
-            esi_id: esi.esi_id.clone(),
-            meter_number: esi.meter.clone(),
-        }],
-        broker: Broker::External { host: MOSQUITTO.0.into(), port: MOSQUITTO.1 },
-        parties_toml: parties.config_toml(),
-    };
-    let gw = GatewayProcess::start(&b.gateway, dir, &setup).unwrap();
-    let root = format!("{base}/{gateway_id}");
-    let portal = Portal::connect(
-        MOSQUITTO.0,
-        MOSQUITTO.1,
-        &unique(&format!("portal-{name}-")),
-        &root,
-        &[format!("{root}/#")],
-        T,
-    )
-    .await
-    .unwrap();
-    let ctx = Ctx::new(portal, parties.clone(), gw, Some(sim));
-    let state = format!("{root}/bridge/state");
-    ctx.portal
-        .wait_from(0, T, "gateway online", |s| s.topic == state && &s.payload[..] == b"online")
-        .await
-        .unwrap();
-    ctx.wait_online(&esi, 0, T).await.unwrap();
-    (ctx, esi)
-}
 
 fn events(seen: &[Seen]) -> BTreeMap<(String, Vec<u8>), usize> {
     let mut m = BTreeMap::new();
@@ -113,8 +57,19 @@ async fn two_gateways_one_shared_subscription_group() {
             .unwrap_or_else(|e| panic!("Mosquitto on 127.0.0.1:1883: {e}")),
         );
     }
-    let (mut a, esi_a) = member(&dir.0.join("a"), &base, "a", 1, 41, &parties).await;
-    let (mut b, esi_b) = member(&dir.0.join("b"), &base, "b", 2, 42, &parties).await;
+    let mosquitto = Broker::External { host: MOSQUITTO.0.into(), port: MOSQUITTO.1 };
+    let ihd = [DeviceWish { kind: Kind::Ihd, esi: 0, wrong_key: false }];
+    let lab = |name: &'static str, esi: usize, seed: u64| Lab {
+        dir: dir.0.join(name),
+        base_topic: base.clone(),
+        gateway_id: format!("gw-{name}"),
+        esi_index: esi,
+        seed,
+        broker: mosquitto.clone(),
+        devices: ihd.to_vec(),
+    };
+    let (mut a, esi_a) = lab("a", 1, 41).start(&parties).await.unwrap();
+    let (mut b, esi_b) = lab("b", 2, 42).start(&parties).await.unwrap();
 
     // Work on both: a device pairs on each, messages are delivered on each.
     for (ctx, esi) in [(&mut a, &esi_a), (&mut b, &esi_b)] {
@@ -133,7 +88,7 @@ async fn two_gateways_one_shared_subscription_group() {
                 .unwrap();
             ids.extend(d);
         }
-        ctx.wait_deliveries(&ids, "delivered", DELIVERY_TIMEOUT).await.unwrap();
+        ctx.wait_deliveries(&ids, "delivered", ctx.device_timeout).await.unwrap();
     }
 
     // Requests reach the gateway they were addressed to: B does not host A's ESI, and the

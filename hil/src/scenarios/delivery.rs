@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{Ctx, Esi, Who, DELIVERY_TIMEOUT};
+use super::{Ctx, Esi, Who};
 use crate::sim::Kind;
 
 const PRIORITIES: [&str; 3] = ["high", "medium", "low"];
@@ -31,7 +31,7 @@ pub async fn messaging_confirmation(ctx: &mut Ctx, esi: &Esi) -> Result<(), Stri
             ids.extend(d);
         }
     }
-    ctx.wait_deliveries(&ids, "delivered", DELIVERY_TIMEOUT).await?;
+    ctx.wait_deliveries(&ids, "delivered", ctx.device_timeout).await?;
     ctx.note(format!("{} messages ({BATCH} per priority) delivered", ids.len()));
     // One that needs a confirmation: delivered, then the customer presses the button.
     let (data, d) = ctx
@@ -48,7 +48,7 @@ pub async fn messaging_confirmation(ctx: &mut Ctx, esi: &Esi) -> Result<(), Stri
         .get("message_id")
         .and_then(serde_json::Value::as_u64)
         .ok_or(format!("no message_id in {data}"))?;
-    ctx.wait_deliveries(&d, "delivered", DELIVERY_TIMEOUT).await?;
+    ctx.wait_deliveries(&d, "delivered", ctx.device_timeout).await?;
     ctx.control(&format!("ihd {} confirm {mid}", ihd.kind_number))?;
     ctx.wait_deliveries(&d, "confirmed", Duration::from_secs(30)).await?;
     let st = ctx.ok(Who::Rep, "message/status", json!({"message_id": mid})).await?;
@@ -79,7 +79,7 @@ pub async fn price(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
             ids.extend(d);
         }
     }
-    ctx.wait_deliveries(&ids, "delivered", DELIVERY_TIMEOUT).await?;
+    ctx.wait_deliveries(&ids, "delivered", ctx.device_timeout).await?;
     ctx.note(format!("{} prices ({BATCH} per priority) delivered to the ESI", ids.len()));
     // A price the schema refuses is a typed error, not an accepted request.
     ctx.expect_error(
@@ -117,7 +117,7 @@ pub async fn dr_opt_out(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> {
     if ids.len() != 2 {
         return Err(format!("{} deliveries for 2 devices", ids.len()));
     }
-    ctx.wait_deliveries(&ids, "delivered", DELIVERY_TIMEOUT).await?;
+    ctx.wait_deliveries(&ids, "delivered", ctx.device_timeout).await?;
     let drlc = |eui: String, statuses: &'static [&'static str]| {
         move |s: &crate::portal::Seen| {
             s.topic.ends_with("/event/drlc")

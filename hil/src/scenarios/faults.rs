@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{ms, Ctx, Esi, Who, DELIVERY_TIMEOUT};
+use super::{ms, Ctx, Esi, Who};
 use crate::sim::Kind;
 
 async fn wait_offline(ctx: &Ctx, esi: &Esi, from: usize) -> Result<Instant, String> {
@@ -58,7 +58,7 @@ pub async fn coordinator_unplug(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> 
     };
     ctx.wait_online(esi, from, Duration::from_secs(30)).await?;
     let back = Instant::now();
-    ctx.wait_deliveries(&ids, "delivered", DELIVERY_TIMEOUT).await?;
+    ctx.wait_deliveries(&ids, "delivered", ctx.device_timeout).await?;
     ctx.note(format!(
         "offline event {:.0} ms after the unplug; message queued meanwhile, meter read gave {read}; \
          delivered {:.0} ms after the link came back",
@@ -117,7 +117,7 @@ pub async fn gateway_restart_queued(ctx: &mut Ctx, esi: &Esi) -> Result<(), Stri
         .await?;
     let up = killed.elapsed();
     // Everything accepted before the crash is still known, and completes.
-    let deadline = Instant::now() + DELIVERY_TIMEOUT;
+    let deadline = Instant::now() + ctx.device_timeout;
     loop {
         let mut pending = Vec::new();
         for &r in &requests {
@@ -141,7 +141,7 @@ pub async fn gateway_restart_queued(ctx: &mut Ctx, esi: &Esi) -> Result<(), Stri
         if Instant::now() > deadline {
             return Err(format!(
                 "not delivered {}s after the restart: {}",
-                DELIVERY_TIMEOUT.as_secs(),
+                ctx.device_timeout.as_secs(),
                 pending.join(", ")
             ));
         }

@@ -27,10 +27,8 @@ use crate::sim::{DeviceWish, Kind, SimDevice, SimProcess};
 
 /// How long a request may wait for its response.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long a device may take from `rejoin` to `paired`.
-pub const PAIR_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a delivery may take to reach the state a scenario waits for.
-pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default of [`Ctx::device_timeout`].
+pub const DEVICE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a whole scenario may take.
 pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -217,6 +215,9 @@ pub struct Ctx {
     pub notes: Vec<String>,
     /// Deliveries accepted now are held back on purpose (see [`Tracked::held`]).
     pub hold: bool,
+    /// How long a device may take to pair after `rejoin`, and a delivery to reach the state a
+    /// scenario waits for: a device that never answers fails the scenario after this.
+    pub device_timeout: Duration,
     seq: u64,
     granted: HashSet<String>,
     paired: HashSet<String>,
@@ -240,6 +241,7 @@ impl Ctx {
             provisioning_ms: Vec::new(),
             notes: Vec::new(),
             hold: false,
+            device_timeout: DEVICE_TIMEOUT,
             seq: 0,
             granted: HashSet::new(),
             paired: HashSet::new(),
@@ -350,7 +352,7 @@ impl Ctx {
         let eui = d.eui64.clone();
         let s = self
             .portal
-            .wait_from(from, PAIR_TIMEOUT, &format!("{} {} to pair", d.kind, d.eui64), |s| {
+            .wait_from(from, self.device_timeout, &format!("{} {} to pair", d.kind, d.eui64), |s| {
                 s.topic.ends_with("/event/device")
                     && s.json()["eui64"] == eui.as_str()
                     && matches!(s.json()["state"].as_str(), Some("paired" | "expired" | "unpaired"))
