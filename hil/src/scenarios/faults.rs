@@ -27,7 +27,7 @@ pub async fn coordinator_unplug(ctx: &mut Ctx, esi: &Esi) -> Result<(), String> 
     ctx.pair(esi, &ihd).await?;
     let from = ctx.portal.mark();
     let t = Instant::now();
-    ctx.control(&format!("unplug esi {} for 5s", esi.index))?;
+    ctx.control(&format!("unplug esi {} for 8s", esi.index))?;
     ctx.hold = true;
     let offline = wait_offline(ctx, esi, from).await?;
     // Work accepted while the coordinator is away waits in the durable queue.
