@@ -169,11 +169,33 @@ fn main() -> ExitCode {
             }
         };
     let started = std::time::Instant::now();
-    let report = match rt.block_on(runner::run(&opts)) {
-        Ok(r) => r,
-        Err(e) => {
+    // Ctrl-C or SIGTERM ends the run: dropping it kills the gateway and the simulator.
+    let outcome = rt.block_on(async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            r = runner::run(&opts) => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+            () = terminated => None,
+        }
+    });
+    let report = match outcome {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
             eprintln!("hil: {e}");
             runner::failed_report(&opts, &runner::target_text(&opts), &e, started)
+        }
+        None => {
+            eprintln!("hil: interrupted; the gateway and the simulator were stopped");
+            return ExitCode::from(130);
         }
     };
     if let Err(e) = write_outputs(&args, &report) {
