@@ -103,23 +103,18 @@ fn write_outputs(args: &Args, report: &Report) -> Result<(), String> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    if args.list {
-        for s in SCENARIOS {
-            let sim = s.needs_sim.map_or("", |_| " [sim only]");
-            println!("{:24} {}{sim}", s.name, s.about);
-        }
-        return ExitCode::SUCCESS;
-    }
+/// The run's options from the command line; `Err` is a usage error.
+fn options(args: &Args) -> Result<Options, String> {
     let mut selected = Vec::new();
     for name in &args.scenarios {
         if let Some(s) = scenarios::find(name) {
             selected.push(s);
         } else {
             let known: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-            eprintln!("hil: unknown scenario `{name}`; known scenarios: {}", known.join(", "));
-            return ExitCode::from(2);
+            return Err(format!(
+                "unknown scenario `{name}`; known scenarios: {}",
+                known.join(", ")
+            ));
         }
     }
     // Catalogue order, each once.
@@ -137,18 +132,11 @@ fn main() -> ExitCode {
         },
         (None, true) => Target::Sim { slots: args.slots },
         _ => {
-            eprintln!("hil: say what to run against: --sim, or --port /dev/ttyACM0 (see --help)");
-            return ExitCode::from(2);
+            return Err("say what to run against: --sim, or --port /dev/ttyACM0 (see --help)".into())
         }
     };
-    let broker = match args.broker.as_deref().map(parse_broker).transpose() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("hil: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let opts = Options {
+    let broker = args.broker.as_deref().map(parse_broker).transpose()?;
+    Ok(Options {
         target,
         broker,
         base_topic: args.base_topic.clone(),
@@ -159,6 +147,43 @@ fn main() -> ExitCode {
         work_dir: args.work_dir.clone(),
         online_timeout: std::time::Duration::from_secs(args.online_timeout.max(1)),
         device_timeout: std::time::Duration::from_secs(args.device_timeout.max(1)),
+    })
+}
+
+/// The run, unless Ctrl-C or SIGTERM ends it first (`None`): dropping it kills the gateway and
+/// the simulator.
+async fn interruptible(opts: &Options) -> Option<Result<hil::report::Report, String>> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        r = runner::run(opts) => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+        () = terminated => None,
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list {
+        for s in SCENARIOS {
+            let sim = s.needs_sim.map_or("", |_| " [sim only]");
+            println!("{:24} {}{sim}", s.name, s.about);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let opts = match options(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hil: {e}");
+            return ExitCode::from(2);
+        }
     };
     let rt =
         match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -169,24 +194,7 @@ fn main() -> ExitCode {
             }
         };
     let started = std::time::Instant::now();
-    // Ctrl-C or SIGTERM ends the run: dropping it kills the gateway and the simulator.
-    let outcome = rt.block_on(async {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let terminated = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            r = runner::run(&opts) => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
-            () = terminated => None,
-        }
-    });
+    let outcome = rt.block_on(interruptible(&opts));
     let report = match outcome {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
