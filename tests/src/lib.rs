@@ -142,6 +142,12 @@ fn wait_with_timeout(mut child: Child, timeout: Duration) -> Result<Output, Stri
             Ok(Some(st)) => break st,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
             Ok(None) => {
+                // SIGTERM first, so `hil` stops its gateway and simulator; SIGKILL if it lingers.
+                let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+                let grace = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("killed after {}s", timeout.as_secs()));
