@@ -38,7 +38,11 @@ pub enum LogFormat {
 pub fn init_logging(format: LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi && format == LogFormat::Text);
     let _ = match format {
         LogFormat::Text => b.with_target(false).try_init(),
         LogFormat::Json => b.json().with_current_span(true).with_span_list(false).try_init(),
@@ -219,7 +223,8 @@ pub fn main() -> ExitCode {
         }
         #[cfg(feature = "demo")]
         Top::Demo(args) => {
-            init_logging(cli.log_format, "warn");
+            // rumqttd logs every client that hangs up as an error: noise next to the narration.
+            init_logging(cli.log_format, "warn,rumqttd=off");
             demo(args)
         }
         Top::Config(ConfigCmd::Check { file }) => match Config::load(&file) {

@@ -3,7 +3,6 @@
 //! request, response and event under the gateway's topics — with secrets (install codes, keys)
 //! redacted from what it prints.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -79,14 +78,60 @@ pub fn redact(v: &Value) -> Value {
     }
 }
 
+/// Widest line [`pretty`] keeps on one line.
+const WIDTH: usize = 100;
+
+/// JSON laid out for a person: a value that fits on the line stays on one line, larger objects
+/// and arrays get one member per line. `indent` is the column of the value's first line.
+pub fn pretty(v: &Value, indent: usize) -> String {
+    pretty_at(v, indent, indent)
+}
+
+/// `v` printed at column `col`, its members indented from `indent`.
+fn pretty_at(v: &Value, indent: usize, col: usize) -> String {
+    let flat = serde_json::to_string(v).unwrap_or_default();
+    if col + flat.len() <= WIDTH {
+        return flat;
+    }
+    let pad = " ".repeat(indent + 2);
+    let items: Vec<String> = match v {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, x)| {
+                let key = serde_json::to_string(k).unwrap_or_default();
+                let col = indent + 2 + key.len() + 2;
+                format!("{pad}{key}: {}", pretty_at(x, indent + 2, col))
+            })
+            .collect(),
+        Value::Array(a) => {
+            a.iter().map(|x| format!("{pad}{}", pretty_at(x, indent + 2, indent + 2))).collect()
+        }
+        _ => return flat,
+    };
+    let (open, close) = if v.is_object() { ('{', '}') } else { ('[', ']') };
+    format!("{open}\n{}\n{}{close}", items.join(",\n"), " ".repeat(indent))
+}
+
 /// Pretty JSON, indented under a topic line.
 fn indented(v: &Value) -> String {
-    let text = serde_json::to_string_pretty(v).unwrap_or_default();
-    let mut out = String::new();
-    for l in text.lines() {
-        let _ = writeln!(out, "      {l}");
+    format!("      {}", pretty(v, 6))
+}
+
+/// A retained state payload in one line: device lists shown as their length, times left out.
+fn summary(v: &Value) -> String {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        if let Some(n) = m.get("devices").and_then(Value::as_array).map(Vec::len) {
+            m.insert("devices".into(), n.into());
+        }
+        if let Some(n) = m.get("actions").and_then(Value::as_array).map(Vec::len) {
+            m.insert("actions".into(), format!("{n} actions").into());
+        }
+        for k in ["updated_at", "read_at"] {
+            m.remove(k);
+        }
     }
-    out.trim_end().to_owned()
+    serde_json::to_string(&redact(&v)).unwrap_or_default()
 }
 
 /// A party of the demo with its signing key (created for the run; the gateway knows only the
@@ -145,15 +190,17 @@ impl Drop for Portal {
 
 fn narrate_incoming(n: &Narrator, root: &str, s: &Seen) {
     let rel = s.rel(root);
+    if rel.starts_with("request/") || rel.contains("/request/") {
+        // Our own requests, echoed by the broker: already narrated when sent.
+        return;
+    }
     let v = s.json();
     if v.is_null() {
-        n.say(&format!("  ← {} {}", s.topic, String::from_utf8_lossy(&s.payload)));
+        let text: String = String::from_utf8_lossy(&s.payload).chars().take(200).collect();
+        n.say(&format!("  ← {} {text}", s.topic));
     } else if s.retain || rel.starts_with("bridge/") || rel.starts_with("esi/") {
         // Retained state: one line (it is republished on every change).
-        let compact = serde_json::to_string(&redact(&v)).unwrap_or_default();
-        let shown: String = compact.chars().take(300).collect();
-        let more = if compact.chars().count() > 300 { " …" } else { "" };
-        n.say(&format!("  ← {} (retained) {shown}{more}", s.topic));
+        n.say(&format!("  ← {} (retained) {}", s.topic, summary(&v)));
     } else {
         n.say(&format!("  ← {}\n{}", s.topic, indented(&redact(&v))));
     }
@@ -320,5 +367,15 @@ mod tests {
         let text = r.to_string();
         assert!(!text.contains("83FED340") && !text.contains("00112233"), "{text}");
         assert_eq!(r["eui64"], "000d6f0000000001");
+    }
+
+    #[test]
+    fn pretty_keeps_short_values_on_one_line() {
+        let v = json!({"a": [1, 2], "b": {"c": "x".repeat(120)}});
+        let p = pretty(&v, 0);
+        assert_eq!(p.lines().next(), Some("{"));
+        assert!(p.contains("  \"a\": [1,2],"), "{p}");
+        assert_eq!(serde_json::from_str::<Value>(&p).unwrap(), v);
+        assert_eq!(pretty(&json!({"k": 1}), 0), "{\"k\":1}");
     }
 }
