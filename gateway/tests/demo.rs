@@ -104,53 +104,103 @@ async fn every_demo_step_succeeds_and_the_metrics_follow() {
     assert!(get(addr, "/metrics", Duration::from_secs(2)).is_err(), "endpoint still up after stop");
 }
 
+/// The binary as a user runs it: the script, then it stays up; its metrics can be scraped;
+/// Ctrl-C (SIGINT) stops it cleanly with exit status 0. Logs as JSON lines carry the request
+/// span with the portal's transaction id, and no secret.
 #[test]
-fn the_demo_binary_runs_its_script_and_exits_zero() {
-    use std::io::Read;
+fn the_demo_binary_stays_up_serves_metrics_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
+    use std::sync::mpsc;
     let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args([
-            "demo",
-            "--exit-after-script",
-            "--mqtt-port",
-            "0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--seed", "7", "--step-timeout", "60"])
+        .args(["--log-format", "json", "demo", "--mqtt-port", "0"])
+        .args(["--metrics-listen", "127.0.0.1:0", "--seed", "7", "--step-timeout", "60"])
+        .env("RUST_LOG", "warn,gateway::mqtt=debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Drain both pipes while it runs (a full pipe would block the demo).
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
+    let pid = child.id().to_string();
+    let kill = |sig: &str| {
+        let _ = Command::new("kill").args([sig, pid.as_str()]).status();
+    };
+    // Lines of stdout as they come (a full pipe would block the demo); stderr drained whole.
+    let (tx, rx) = mpsc::channel::<String>();
+    let so = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(so).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
     });
+    let mut se = child.stderr.take().unwrap();
     let err_t = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = se.read_to_string(&mut s);
         s
     });
+    let mut out = String::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(400);
+    let metrics = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(l) = rx.recv_timeout(left) else {
+            kill("-KILL");
+            let _ = child.wait();
+            panic!("the demo did not reach its prompt within 400s:\n{out}");
+        };
+        out.push_str(&l);
+        out.push('\n');
+        if let Some(url) = l.trim().strip_prefix("metrics       curl http://") {
+            break url.split('/').next().unwrap().parse::<std::net::SocketAddr>().unwrap();
+        }
+    };
+    assert!(out.contains("All 8 steps succeeded."), "{out}");
+    assert!(out.contains("han_provisioning_outcomes_total{state=\"paired\"} 4"), "{out}");
+    let (status, body) = get(metrics, "/metrics", Duration::from_secs(10)).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        Metrics::sample(&body, r#"han_drlc_status_reports_total{status="opt_out"}"#),
+        Some(1.0)
+    );
+    kill("-INT");
+    let exit_by = std::time::Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
+        if std::time::Instant::now() > exit_by {
+            kill("-KILL");
             let _ = child.wait();
-            panic!("gateway demo did not finish within 400s");
+            panic!("the demo did not stop within 30s of SIGINT");
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     };
-    let (out, err) = (out_t.join().unwrap(), err_t.join().unwrap());
+    out.extend(rx.try_iter().map(|l| l + "\n"));
+    let err = err_t.join().unwrap();
     assert!(status.success(), "exit {status:?}\nstdout:\n{out}\nstderr:\n{err}");
-    assert!(out.contains("All 8 steps succeeded."), "{out}");
-    assert!(out.contains("han_provisioning_outcomes_total{state=\"paired\"} 4"), "{out}");
+    assert!(out.contains("Stopped."), "{out}");
+    assert!(get(metrics, "/metrics", Duration::from_secs(2)).is_err(), "metrics still served");
+    // JSON logs: the request span carries the portal's transaction.
+    let answered = err
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| {
+            v["fields"]["message"] == "request answered" && v["span"]["transaction"] == "demo-1"
+        })
+        .unwrap_or_else(|| panic!("no JSON log of request demo-1 in:\n{err}"));
+    assert_eq!(answered["span"]["action"], "grant/add", "{answered}");
+    assert_eq!(answered["span"]["name"], "request");
+    for d in gateway::demo::sim::demo_config(7).devices {
+        let code: String = d.install_code.iter().map(|b| format!("{b:02X}")).collect();
+        let lower = code.to_lowercase();
+        for text in [&out, &err] {
+            assert!(
+                !text.contains(&code[..32]) && !text.contains(&lower[..32]),
+                "install code shown"
+            );
+        }
+    }
 }
 
 #[test]

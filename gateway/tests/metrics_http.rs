@@ -51,7 +51,8 @@ async fn health_is_503_while_a_coordinator_is_offline() {
     assert_eq!(status, 200);
     assert_eq!(Metrics::sample(&body, r#"han_esi_link_up{esi_id="10443720000000009"}"#), Some(0.0));
     assert_eq!(Metrics::sample(&body, r#"han_queue_depth{priority="low"}"#), Some(0.0));
-    assert!(body.contains("# TYPE han_mqtt_request_duration_seconds histogram"), "{body}");
+    assert!(Metrics::sample(&body, r#"han_serial_errors{esi_id="10443720000000009"}"#).is_some());
+    assert!(body.ends_with("# EOF\n"), "{body}");
 
     let r = tokio::task::spawn_blocking(move || {
         [
