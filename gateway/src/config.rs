@@ -29,6 +29,9 @@
 //! high = "10m"
 //! medium = "2h"
 //! low = "24h"
+//!
+//! [metrics]                  # Prometheus /metrics and /health (absent: no HTTP port)
+//! listen = "127.0.0.1:9464"
 //! ```
 
 pub mod mqtt;
@@ -195,6 +198,21 @@ pub struct Config {
     pub ctl: CtlConfig,
     /// The MQTT bridge (`[mqtt]`); `None` when the section is absent.
     pub mqtt: Option<mqtt::MqttConfig>,
+    /// The `/metrics` and `/health` endpoint (`[metrics]`); `None` when absent or disabled.
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// `[metrics]`: where Prometheus scrapes `/metrics` and a supervisor checks `/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Local address of the HTTP endpoint (default `127.0.0.1:9464`).
+    pub listen: std::net::SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { listen: std::net::SocketAddr::from(([127, 0, 0, 1], 9464)) }
+    }
 }
 
 impl Config {
@@ -227,6 +245,7 @@ impl Config {
         let scheduler = parse_scheduler(&root)?;
         let ctl = parse_ctl(&root, &data_dir)?;
         let mqtt = mqtt::parse(&root, &gateway_id)?;
+        let metrics = parse_metrics(&root)?;
         root.finish()?;
         Ok(Self {
             gateway_id,
@@ -240,6 +259,7 @@ impl Config {
             scheduler,
             ctl,
             mqtt,
+            metrics,
         })
     }
 
@@ -482,6 +502,19 @@ fn parse_ctl(root: &Section<'_>, data_dir: &Path) -> Result<CtlConfig, ConfigErr
     }
     s.finish()?;
     Ok(c)
+}
+
+fn parse_metrics(root: &Section<'_>) -> Result<Option<MetricsConfig>, ConfigError> {
+    let Some(s) = root.section("metrics")? else { return Ok(None) };
+    let mut c = MetricsConfig::default();
+    let enabled = s.boolean("enabled")?.unwrap_or(true);
+    if let Some(l) = s.string("listen")? {
+        c.listen = l.parse().map_err(|_| {
+            ConfigError::new(s.key("listen"), "expected an address such as 127.0.0.1:9464")
+        })?;
+    }
+    s.finish()?;
+    Ok(enabled.then_some(c))
 }
 
 /// Parses a duration: `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`, or a bare number of seconds.

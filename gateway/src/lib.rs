@@ -10,8 +10,11 @@ pub mod cli;
 pub mod config;
 pub mod coordinator;
 pub mod daemon;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod error;
 pub mod grants;
+pub mod metrics;
 pub mod model;
 pub mod mqtt;
 pub mod ops;

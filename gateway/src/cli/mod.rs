@@ -1,12 +1,14 @@
-//! The `gateway` command line (clap 4): `run`, `config check`, `ctl …` for field teams (talks
-//! to the running daemon over its Unix socket, see [`crate::daemon::ctl`]) and `audit verify`.
+//! The `gateway` command line (clap 4): `run`, `demo`, `config check`, `ctl …` for field teams
+//! (talks to the running daemon over its Unix socket, see [`crate::daemon::ctl`]) and
+//! `audit verify`. Logs go to stderr as text or JSON lines (`--log-format json`), filtered by
+//! `RUST_LOG` (default `info`; `warn` for the demo, whose narration is on stdout).
 
 mod client;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
 use crate::config::Config;
@@ -17,8 +19,34 @@ pub const DEFAULT_SOCKET: &str = "/var/lib/han-gateway/ctl.sock";
 #[derive(Debug, Parser)]
 #[command(name = "gateway", version, about = "ZigBee Smart Energy HAN gateway")]
 pub struct Cli {
+    /// Log format on stderr: human-readable text or one JSON object per line (with the span
+    /// fields, e.g. a request's `transaction`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Top,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Installs the tracing subscriber (stderr; `RUST_LOG` or `default` as the filter).
+pub fn init_logging(format: LogFormat, default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi && format == LogFormat::Text);
+    let _ = match format {
+        LogFormat::Text => b.with_target(false).try_init(),
+        LogFormat::Json => b.json().with_current_span(true).with_span_list(false).try_init(),
+    };
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -30,6 +58,11 @@ pub enum Top {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// The whole system on this machine, narrated: embedded broker, ESI simulator, gateway;
+    /// provisions devices, sends a price, a message, a DR event, reads a meter, flips power and
+    /// the service switch; then stays up for your own MQTT clients until Ctrl-C.
+    #[cfg(feature = "demo")]
+    Demo(DemoArgs),
     /// Configuration file tools.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -38,6 +71,32 @@ pub enum Top {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCmd),
+}
+
+/// `gateway demo` options.
+#[cfg(feature = "demo")]
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Stop after the scripted steps instead of waiting for Ctrl-C (exit status 0 if every
+    /// step succeeded).
+    #[arg(long)]
+    pub exit_after_script: bool,
+    /// MQTT 5 port of the embedded broker (MQTT 3.1.1 on the next port); 0 = any free port.
+    /// Default: 18830 if free, else any free port.
+    #[arg(long)]
+    pub mqtt_port: Option<u16>,
+    /// Address of /metrics and /health. Default: 127.0.0.1:9464 if free, else any free port.
+    #[arg(long)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Simulator seed (device identities and install codes).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Longest wait of any step, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub step_timeout: u64,
+    /// Keep the gateway's data (store, audit log) in this directory instead of a temporary one.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,7 +217,16 @@ pub enum CtlCmd {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Top::Run { config } => run(&config),
+        Top::Run { config } => {
+            init_logging(cli.log_format, "info");
+            run(&config)
+        }
+        #[cfg(feature = "demo")]
+        Top::Demo(args) => {
+            // rumqttd logs every client that hangs up as an error: noise next to the narration.
+            init_logging(cli.log_format, "warn,rumqttd=off");
+            demo(args)
+        }
         Top::Config(ConfigCmd::Check { file }) => match Config::load(&file) {
             Ok(c) => {
                 println!("{}: ok ({} coordinator(s))", file.display(), c.coordinators.len());
@@ -187,10 +255,26 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
+#[cfg(feature = "demo")]
+fn demo(args: DemoArgs) -> ExitCode {
+    let opts = crate::demo::DemoOptions {
+        mqtt_port: args.mqtt_port,
+        metrics: args.metrics_listen,
+        seed: args.seed,
+        step_timeout: std::time::Duration::from_secs(args.step_timeout.max(1)),
+        data_dir: args.data_dir,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match rt.block_on(crate::demo::run(opts, args.exit_after_script)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
 fn run(config: &std::path::Path) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
     let cfg = match Config::load(config) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),

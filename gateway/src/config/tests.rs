@@ -143,3 +143,16 @@ fn durations() {
     assert_eq!(parse_duration("m"), None);
     assert_eq!(parse_duration("-1s"), None);
 }
+
+#[test]
+fn metrics_section() {
+    assert_eq!(Config::parse(MINIMAL).unwrap().metrics, None);
+    let c = Config::parse(&format!("{MINIMAL}\n[metrics]\n")).unwrap();
+    assert_eq!(c.metrics, Some(MetricsConfig::default()));
+    let c = Config::parse(&format!("{MINIMAL}\n[metrics]\nlisten = \"127.0.0.1:9100\"\n")).unwrap();
+    assert_eq!(c.metrics.unwrap().listen.port(), 9100);
+    let c = Config::parse(&format!("{MINIMAL}\n[metrics]\nenabled = false\n")).unwrap();
+    assert_eq!(c.metrics, None);
+    assert_eq!(err(&format!("{MINIMAL}\n[metrics]\nlisten = \"nope\"\n")).key, "metrics.listen");
+    assert_eq!(err(&format!("{MINIMAL}\n[metrics]\nport = 1\n")).key, "metrics.port");
+}

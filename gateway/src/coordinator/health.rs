@@ -98,6 +98,9 @@ pub struct EsiHealth {
     /// Link sessions established since start.
     pub sessions: u32,
     pub last_error: Option<String>,
+    /// Host-link receive errors (bad COBS/CRC, runt, oversize, malformed, unsupported frames)
+    /// and lost ports since start.
+    pub serial_errors: u64,
     pub firmware: Option<String>,
     pub capacity: Option<u8>,
     pub esi_eui64: Option<Eui64>,
@@ -119,6 +122,7 @@ impl EsiHealth {
             last_heartbeat: None,
             sessions: 0,
             last_error: None,
+            serial_errors: 0,
             firmware: None,
             capacity: None,
             esi_eui64: None,
@@ -140,6 +144,7 @@ impl EsiHealth {
             "last_heartbeat": self.last_heartbeat.map(format_rfc3339),
             "sessions": self.sessions,
             "last_error": self.last_error,
+            "serial_errors": self.serial_errors,
             "firmware": self.firmware,
             "capacity": self.capacity,
             "esi_eui64": self.esi_eui64.map(eui_text),

@@ -201,6 +201,7 @@ impl Supervisor {
             }
             LinkEvent::ProtocolError { error, counters } => {
                 debug!(?error, rx_errors = counters.receive_errors(), "link protocol error");
+                self.health.update(&self.esi, |h| h.serial_errors += 1);
             }
         }
     }

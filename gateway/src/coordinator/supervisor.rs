@@ -197,7 +197,10 @@ impl Supervisor {
     async fn port_lost(&mut self, e: &str) {
         warn!(error = %e, "port lost");
         self.events.coordinator(&self.esi, "offline", Some(e.to_owned()));
-        self.health.update(&self.esi, |h| h.last_error = Some(e.to_owned()));
+        self.health.update(&self.esi, |h| {
+            h.last_error = Some(e.to_owned());
+            h.serial_errors += 1;
+        });
         self.health.set_link(&self.esi, LinkStatus::Offline);
         self.port_lost_at = Some(Instant::now());
         if self.ready {

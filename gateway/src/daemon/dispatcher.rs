@@ -120,6 +120,9 @@ impl Dispatcher {
             loop {
                 self.expire().await;
                 self.dispatch_ready().await;
+                if let Some(m) = self.events.metrics() {
+                    m.queue(self.sched.len_by_class(), self.sched.in_flight());
+                }
                 let wake = self.next_wake();
                 tokio::select! {
                     msg = self.rx.recv() => match msg {

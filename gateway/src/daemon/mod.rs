@@ -65,6 +65,7 @@ pub struct Daemon {
     tasks: Vec<JoinHandle<()>>,
     /// Kept only to be dropped last (closes the writer after the tasks stopped).
     store: Option<Arc<Store>>,
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Daemon {
@@ -104,7 +105,8 @@ impl Daemon {
         info!(queued = sched.len(), "scheduler rebuilt");
 
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let events = EventBus::new();
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let events = EventBus::with_metrics(metrics.clone());
         let health = HealthMap::new();
         let (dtx, drx) = mpsc::channel::<DispatchMsg>(INBOX);
         let mut tasks = Vec::new();
@@ -161,10 +163,27 @@ impl Daemon {
             .map_err(DaemonError::Io)?;
             tasks.extend(bridge);
         }
+        let mut metrics_addr = None;
+        if let Some(m) = &config.metrics {
+            let l = crate::metrics::http::bind(m.listen).await.map_err(DaemonError::Io)?;
+            metrics_addr = l.local_addr().ok();
+            let probe = crate::metrics::http::Probe {
+                metrics,
+                health: gateway.health().clone(),
+                store: store.clone(),
+            };
+            tasks.push(tokio::spawn(crate::metrics::http::serve(l, probe, shutdown_rx.clone())));
+        }
         let listener = ctl::bind(&config.ctl.socket)?;
         tasks.push(tokio::spawn(ctl::serve(listener, gateway.clone(), audit, shutdown_rx)));
         info!(gateway_id = %config.gateway_id, coordinators = config.coordinators.len(), "daemon started");
-        Ok(Self { gateway, shutdown, tasks, store: Some(store) })
+        Ok(Self { gateway, shutdown, tasks, store: Some(store), metrics_addr })
+    }
+
+    /// Where `/metrics` and `/health` are served (the bound address: port 0 in the
+    /// configuration picks a free one), if `[metrics]` is configured.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
     }
 
     /// The operations API.
@@ -211,7 +230,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

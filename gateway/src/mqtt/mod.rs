@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
-use tracing::info;
+use tracing::{info, Instrument};
 
 use crate::auth::{Authenticator, JwsConfig, JwsVerifier, KeyRegistry, RateLimiter, TrustedBroker};
 use crate::config::mqtt::{AuthMode, BrokerConfig, MqttConfig};
@@ -160,9 +160,20 @@ pub async fn start(
     Ok(tasks)
 }
 
-/// One request: handle, publish the response, then acknowledge.
+/// One request: handle, publish the response, then acknowledge. Logged in a `request` span
+/// whose `transaction` field is the portal's correlation id; counted in the metrics by action
+/// (unknown actions as `unknown`, to bound the label set) and outcome.
 async fn serve(sh: &Shared, p: rumqttc::v5::mqttbytes::v5::Publish) {
+    let started = std::time::Instant::now();
     let topic = String::from_utf8_lossy(&p.topic).into_owned();
+    let action = sh
+        .topics
+        .parse_request(&topic)
+        .and_then(|r| actions::find(r.action))
+        .map_or("unknown", |a| a.name);
+    let transaction = request::peek_transaction(&p.payload);
+    let transaction = transaction.as_ref().and_then(serde_json::Value::as_str).unwrap_or("-");
+    let span = tracing::info_span!("request", action, transaction);
     let props = p.properties.as_ref();
     let inbound = Inbound {
         topic,
@@ -170,13 +181,31 @@ async fn serve(sh: &Shared, p: rumqttc::v5::mqttbytes::v5::Publish) {
         response_topic: props.and_then(|x| x.response_topic.clone()),
         correlation_data: props.and_then(|x| x.correlation_data.clone()),
     };
-    if let Some(reply) = request::handle(sh, &inbound).await {
-        let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
-        if !sh.outbox.publish(reply.topic, bytes, false, reply.correlation_data).await {
-            tracing::warn!("a response could not be published");
+    async {
+        if let Some(reply) = request::handle(sh, &inbound).await {
+            let outcome = match reply.body.get("status").and_then(serde_json::Value::as_str) {
+                Some("ok") => "ok",
+                _ => reply
+                    .body
+                    .pointer("/error/code")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("error"),
+            }
+            .to_owned();
+            let bytes = serde_json::to_vec(&reply.body).unwrap_or_default();
+            if !sh.outbox.publish(reply.topic, bytes, false, reply.correlation_data).await {
+                tracing::warn!("a response could not be published");
+            }
+            let took = started.elapsed();
+            tracing::debug!(%outcome, ms = took.as_secs_f64() * 1000.0, "request answered");
+            if let Some(m) = sh.gw.metrics() {
+                m.mqtt_request(action, &outcome, took);
+            }
         }
+        sh.outbox.ack(&p).await;
     }
-    sh.outbox.ack(&p).await;
+    .instrument(span)
+    .await;
 }
 
 #[cfg(feature = "embedded-broker")]

@@ -129,7 +129,7 @@ struct Trail {
 
 /// The `transaction` of a payload, read without trusting it (only to echo it in an error
 /// response): a bare JSON object's member, or the one inside a JWS payload.
-fn peek_transaction(payload: &[u8]) -> Option<Value> {
+pub(crate) fn peek_transaction(payload: &[u8]) -> Option<Value> {
     let obj: Map<String, Value> = if let Ok(m) = serde_json::from_slice(payload) {
         m
     } else {

@@ -114,6 +114,8 @@ pub struct CoordinatorEvent {
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
+    /// Counts every event as it is published (exact: not a lagging subscriber).
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for EventBus {
@@ -124,7 +126,17 @@ impl Default for EventBus {
 
 impl EventBus {
     pub fn new() -> Self {
-        Self { tx: broadcast::channel(EVENT_CAPACITY).0 }
+        Self { tx: broadcast::channel(EVENT_CAPACITY).0, metrics: None }
+    }
+
+    /// A bus that also feeds `metrics`.
+    pub fn with_metrics(metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        Self { metrics: Some(metrics), ..Self::new() }
+    }
+
+    /// The metrics fed by this bus, if any.
+    pub fn metrics(&self) -> Option<&std::sync::Arc<crate::metrics::Metrics>> {
+        self.metrics.as_ref()
     }
 
     /// A new subscriber, seeing events from now on.
@@ -135,10 +147,16 @@ impl EventBus {
     /// Publishes at once (no subscriber is fine).
     pub fn publish(&self, e: Event) {
         tracing::debug!(event = ?e, "upstream event");
+        if let Some(m) = &self.metrics {
+            m.event(&e);
+        }
         let _ = self.tx.send(e);
     }
 
     pub(crate) fn delivery(&self, d: &Delivery) {
+        if let Some(m) = &self.metrics {
+            m.delivery(d);
+        }
         self.publish(Event::Delivery(DeliveryEvent::of(d)));
     }
 

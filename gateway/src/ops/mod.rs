@@ -114,6 +114,11 @@ impl Gateway {
         self.inner.events.subscribe()
     }
 
+    /// The daemon's metrics (none for a gateway built without them).
+    pub fn metrics(&self) -> Option<&Arc<crate::metrics::Metrics>> {
+        self.inner.events.metrics()
+    }
+
     /// Health of every ESI.
     pub fn health(&self) -> &HealthMap {
         &self.inner.health

@@ -212,6 +212,8 @@ pub struct Scheduler {
     expired: Vec<DeliveryId>,
     medium_streak: u32,
     in_flight: usize,
+    /// Entries per class (queued and in flight), for the metrics.
+    class_len: [usize; 3],
     now: u64,
 }
 
@@ -233,6 +235,7 @@ impl Scheduler {
             expired: Vec::new(),
             medium_streak: 0,
             in_flight: 0,
+            class_len: [0; 3],
             now: 0,
         }
     }
@@ -250,6 +253,17 @@ impl Scheduler {
     /// Nothing queued or in flight.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Deliveries known (queued or in flight) per class: High, Medium, Low.
+    pub fn len_by_class(&self) -> [usize; 3] {
+        self.class_len
+    }
+
+    fn count(&mut self, class: u8, added: bool) {
+        if let Some(n) = self.class_len.get_mut(class as usize) {
+            *n = if added { *n + 1 } else { n.saturating_sub(1) };
+        }
     }
 
     /// Deliveries in flight.
@@ -306,6 +320,7 @@ impl Scheduler {
             in_flight: false,
         };
         self.entries.insert(d.id.0, e);
+        self.count(e.class, true);
         self.enqueue(d.id.0, e, now, refresh);
         true
     }
@@ -412,6 +427,7 @@ impl Scheduler {
                 break;
             }
             if let Some(e) = self.entries.remove(&id) {
+                self.count(e.class, false);
                 self.dequeue(id, e, now);
                 self.expired.push(DeliveryId(id));
             } else {
@@ -582,6 +598,7 @@ impl Scheduler {
             }
             _ => {
                 self.entries.remove(&id.0);
+                self.count(e.class, false);
             }
         }
         // The slot it held is free again (whether or not it went back to the ready set).
@@ -595,6 +612,7 @@ impl Scheduler {
         match self.entries.get(&id.0).copied() {
             Some(e) if !e.in_flight => {
                 self.entries.remove(&id.0);
+                self.count(e.class, false);
                 self.dequeue(id.0, e, self.now);
                 true
             }

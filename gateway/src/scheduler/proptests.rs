@@ -205,6 +205,7 @@ fn run(cfg: SchedulerConfig, ops: &[Op], strict: bool, seed: u64) -> Result<(), 
             }
         }
         prop_assert_eq!(s.in_flight(), m.in_flight.len());
+        prop_assert_eq!(s.len_by_class().iter().sum::<usize>(), s.len());
         for esi in 0..ESIS {
             prop_assert!(s.esi_in_flight(&name(esi)) <= cfg.max_in_flight);
             prop_assert_eq!(s.esi_in_flight(&name(esi)), m.esi_in_flight(esi));
