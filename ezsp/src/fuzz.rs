@@ -49,7 +49,7 @@ pub fn ezsp_frame(data: &[u8]) {
             let mut out = Vec::new();
             match &f {
                 NcpFrame::Response(r) => {
-                    r.encode(hdr.sequence, hdr.format == crate::ezsp::Format::Legacy, &mut out)
+                    r.encode(hdr.sequence, hdr.format == crate::ezsp::Format::Legacy, &mut out);
                 }
                 NcpFrame::Callback(c) => c.encode(hdr.sequence, &mut out),
             }

@@ -22,5 +22,6 @@ extern crate alloc;
 pub mod ash;
 pub mod ezsp;
 pub mod fuzz;
+pub mod host;
 
 pub use ezsp::{Callback, Command, Response};
