@@ -143,7 +143,8 @@ impl Host {
         if !crate::ezsp::in_version(cmd.frame_id(), self.version) {
             return Err(CommandError::NotInVersion);
         }
-        let queued = u8::try_from(self.queue.len() + self.outstanding.len()).unwrap_or(u8::MAX);
+        // Commands already sent used their numbers; queued ones take the next in order.
+        let queued = u8::try_from(self.queue.len()).unwrap_or(u8::MAX);
         let seq = self.seq.wrapping_add(queued);
         self.queue.push_back(cmd);
         self.pump(now);
@@ -275,5 +276,133 @@ impl Host {
 
     pub fn poll_event(&mut self) -> Option<HostEvent> {
         self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::ezsp::{Eui64, Header};
+
+    /// A minimal NCP: answers `version` with `ncp_version`, `getNodeId` with the sequence number
+    /// as node id, `nop` with a callback first and then the response.
+    fn run(host: &mut Host, ncp: &mut Link, ncp_version: u8, now: u64) -> Vec<HostEvent> {
+        let mut events = Vec::new();
+        for _ in 0..50 {
+            while let Some(b) = host.poll_transmit() {
+                ncp.handle_bytes(now, &b);
+            }
+            while let Some(ev) = ncp.poll_event() {
+                let LinkEvent::Data(f) = ev else { continue };
+                let (hdr, cmd) = Command::decode(ncp_version, &f).unwrap();
+                let mut out = Vec::new();
+                match cmd {
+                    Command::Version { .. } => Response::Version {
+                        protocol: ncp_version,
+                        stack_type: 2,
+                        stack_version: 0x7450,
+                    }
+                    .encode(
+                        hdr.sequence,
+                        hdr.format == crate::ezsp::Format::Legacy,
+                        &mut out,
+                    ),
+                    Command::GetNodeId => Response::GetNodeId { node_id: u16::from(hdr.sequence) }
+                        .encode(hdr.sequence, false, &mut out),
+                    Command::Nop => {
+                        let mut cb = Vec::new();
+                        Callback::StackStatus { status: crate::ezsp::EmberStatus::NETWORK_UP }
+                            .encode(hdr.sequence, &mut cb);
+                        ncp.send(now, &cb).unwrap();
+                        Response::Nop.encode(hdr.sequence, false, &mut out);
+                    }
+                    _ => Header::response(hdr.sequence, 0x0058, crate::ezsp::CallbackType::None)
+                        .emit(&mut out),
+                }
+                ncp.send(now, &out).unwrap();
+            }
+            while let Some(b) = ncp.poll_transmit() {
+                host.handle_bytes(now, &b);
+            }
+            while let Some(e) = host.poll_event() {
+                events.push(e);
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn negotiates_down_and_matches_queued_commands_to_responses() {
+        let mut host = Host::new(LinkConfig::default(), 13);
+        let mut ncp = Link::new(Role::Ncp, LinkConfig::default());
+        host.start(0);
+        let ev = run(&mut host, &mut ncp, 9, 0);
+        assert_eq!(ev, [HostEvent::Ready { version: 9, stack_version: 0x7450 }]);
+        let seqs: Vec<u8> = (0..5).map(|_| host.command(0, Command::GetNodeId).unwrap()).collect();
+        let n = host.command(0, Command::Nop).unwrap();
+        let ev = run(&mut host, &mut ncp, 9, 0);
+        let mut want: Vec<HostEvent> = seqs
+            .iter()
+            .map(|s| HostEvent::Response {
+                sequence: *s,
+                response: Response::GetNodeId { node_id: u16::from(*s) },
+            })
+            .collect();
+        want.push(HostEvent::Callback(Callback::StackStatus {
+            status: crate::ezsp::EmberStatus::NETWORK_UP,
+        }));
+        want.push(HostEvent::Response { sequence: n, response: Response::Nop });
+        assert_eq!(ev, want);
+        assert_eq!(host.in_flight(), 0);
+        assert_eq!(
+            host.command(
+                0,
+                Command::ImportTransientKey {
+                    partner: Eui64::default(),
+                    key: crate::ezsp::Key::default(),
+                    flags: 0
+                }
+            ),
+            Err(CommandError::NotInVersion)
+        );
+    }
+
+    #[test]
+    fn refuses_an_ncp_below_version_8() {
+        let mut host = Host::new(LinkConfig::default(), 13);
+        let mut ncp = Link::new(Role::Ncp, LinkConfig::default());
+        host.start(0);
+        let ev = run(&mut host, &mut ncp, 7, 0);
+        assert_eq!(ev, [HostEvent::Failed(HostFailure::Version(7))]);
+    }
+
+    #[test]
+    fn silent_ncp_times_the_command_out() {
+        let mut host = Host::new(LinkConfig::default(), 13);
+        let mut ncp = Link::new(Role::Ncp, LinkConfig::default());
+        host.start(0);
+        run(&mut host, &mut ncp, 13, 0);
+        host.command(0, Command::Nop).unwrap();
+        let _ = host.poll_transmit(); // lost on the wire
+        let mut t = 0;
+        let mut failed = None;
+        while t < 60_000 && failed.is_none() {
+            t = host.poll_timeout().unwrap_or(t + 1000).max(t + 1);
+            host.handle_timeout(t);
+            let _ = host.poll_transmit();
+            while let Some(e) = host.poll_event() {
+                if let HostEvent::Failed(f) = e {
+                    failed = Some(f);
+                }
+            }
+        }
+        assert!(
+            matches!(
+                failed,
+                Some(HostFailure::Link(FailReason::AckTimeouts) | HostFailure::CommandTimeout)
+            ),
+            "{failed:?}"
+        );
     }
 }

@@ -406,6 +406,14 @@ impl EzspNcp {
                 Response::PermitJoining { status: EmberStatus::SUCCESS }
             }
             Command::SendUnicast(s) => self.send_unicast(s),
+            Command::RemoveDevice { target_long, .. } => {
+                let eui = sim_eui(target_long);
+                let Some((&short, _)) = self.children.iter().find(|(_, e)| **e == eui) else {
+                    return Response::RemoveDevice { status: EmberStatus::INVALID_CALL };
+                };
+                self.radio.push_back(RadioAction::Leave { eui64: eui, short: Some(short) });
+                Response::RemoveDevice { status: EmberStatus::SUCCESS }
+            }
             Command::GetEui64 => Response::GetEui64 { eui64: ez_eui(self.eui64) },
             Command::GetNodeId => Response::GetNodeId { node_id: 0x0000 },
         }

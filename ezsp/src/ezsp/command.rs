@@ -76,6 +76,12 @@ pub enum Command {
         duration: u8,
     },
     SendUnicast(SendUnicast),
+    /// Tell `target` (via its parent `dest`) to leave the network.
+    RemoveDevice {
+        dest_short: u16,
+        dest_long: Eui64,
+        target_long: Eui64,
+    },
     GetEui64,
     GetNodeId,
 }
@@ -103,6 +109,7 @@ impl Command {
             Self::ImportTransientKey { .. } => id::IMPORT_TRANSIENT_KEY,
             Self::PermitJoining { .. } => id::PERMIT_JOINING,
             Self::SendUnicast(_) => id::SEND_UNICAST,
+            Self::RemoveDevice { .. } => id::REMOVE_DEVICE,
             Self::GetEui64 => id::GET_EUI64,
             Self::GetNodeId => id::GET_NODE_ID,
         }
@@ -172,6 +179,11 @@ impl Command {
                 tag: r.u8()?,
                 message: r.lv_bytes()?,
             }),
+            id::REMOVE_DEVICE => Self::RemoveDevice {
+                dest_short: r.u16()?,
+                dest_long: r.eui64()?,
+                target_long: r.eui64()?,
+            },
             id::GET_EUI64 => Self::GetEui64,
             id::GET_NODE_ID => Self::GetNodeId,
             other => return Err(Error::UnknownFrameId(other)),
@@ -234,6 +246,11 @@ impl Command {
                 w.put_u8(*flags);
             }
             Self::PermitJoining { duration } => w.put_u8(*duration),
+            Self::RemoveDevice { dest_short, dest_long, target_long } => {
+                w.put_u16(*dest_short);
+                w.extend_from_slice(&dest_long.0);
+                w.extend_from_slice(&target_long.0);
+            }
             Self::SendUnicast(s) => {
                 w.put_u8(s.kind);
                 w.put_u16(s.destination);

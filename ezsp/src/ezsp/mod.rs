@@ -63,6 +63,7 @@ pub mod frame_id {
     pub const INVALID_COMMAND: u16 = 0x0058;
     pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
     pub const GET_CURRENT_SECURITY_STATE: u16 = 0x0069;
+    pub const REMOVE_DEVICE: u16 = 0x00A8;
     pub const GET_VALUE: u16 = 0x00AA;
     pub const SET_VALUE: u16 = 0x00AB;
     pub const ADD_TRANSIENT_LINK_KEY: u16 = 0x00AF;

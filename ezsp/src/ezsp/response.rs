@@ -75,6 +75,9 @@ pub enum Response {
     PermitJoining {
         status: EmberStatus,
     },
+    RemoveDevice {
+        status: EmberStatus,
+    },
     SendUnicast {
         status: EmberStatus,
         sequence: u8,
@@ -164,6 +167,7 @@ impl Response {
             Self::ImportTransientKey { .. } => id::IMPORT_TRANSIENT_KEY,
             Self::PermitJoining { .. } => id::PERMIT_JOINING,
             Self::SendUnicast { .. } => id::SEND_UNICAST,
+            Self::RemoveDevice { .. } => id::REMOVE_DEVICE,
             Self::GetEui64 { .. } => id::GET_EUI64,
             Self::GetNodeId { .. } => id::GET_NODE_ID,
             Self::InvalidCommand { .. } => id::INVALID_COMMAND,
@@ -206,6 +210,7 @@ impl Response {
             id::IMPORT_TRANSIENT_KEY => Self::ImportTransientKey { status: SlStatus(r.u32()?) },
             id::PERMIT_JOINING => Self::PermitJoining { status: ember(r)? },
             id::SEND_UNICAST => Self::SendUnicast { status: ember(r)?, sequence: r.u8()? },
+            id::REMOVE_DEVICE => Self::RemoveDevice { status: ember(r)? },
             id::GET_EUI64 => Self::GetEui64 { eui64: r.eui64()? },
             id::GET_NODE_ID => Self::GetNodeId { node_id: r.u16()? },
             id::INVALID_COMMAND => Self::InvalidCommand { status: ezsp(r)? },
@@ -240,7 +245,8 @@ impl Response {
             | Self::LeaveNetwork { status }
             | Self::SetInitialSecurityState { status }
             | Self::AddTransientLinkKey { status }
-            | Self::PermitJoining { status } => w.put_u8(status.0),
+            | Self::PermitJoining { status }
+            | Self::RemoveDevice { status } => w.put_u8(status.0),
             Self::NetworkState { status } => w.put_u8(status.0),
             Self::GetNetworkParameters { status, node_type, parameters } => {
                 w.put_u8(status.0);

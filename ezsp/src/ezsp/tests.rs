@@ -128,6 +128,9 @@ fn command() -> impl Strategy<Value = Command> {
                 message
             })
         ),
+        (any::<u16>(), eui(), eui()).prop_map(|(dest_short, dest_long, target_long)| {
+            Command::RemoveDevice { dest_short, dest_long, target_long }
+        }),
         Just(Command::GetEui64),
         Just(Command::GetNodeId),
     ]
@@ -169,6 +172,7 @@ fn response() -> impl Strategy<Value = Response> {
         ember.clone().prop_map(|status| Response::PermitJoining { status }),
         (ember.clone(), any::<u8>())
             .prop_map(|(status, sequence)| Response::SendUnicast { status, sequence }),
+        ember.clone().prop_map(|status| Response::RemoveDevice { status }),
         eui().prop_map(|eui64| Response::GetEui64 { eui64 }),
         any::<u16>().prop_map(|node_id| Response::GetNodeId { node_id }),
         ezsp.prop_map(|status| Response::InvalidCommand { status }),
