@@ -64,7 +64,7 @@ pub(super) fn open(cfg: &CoordinatorConfig, ezsp: EzspSettings) -> io::Result<Du
     random(&mut keys)?;
     let bridge = Bridge::new(ezsp, keys);
     tokio::spawn(async move {
-        match bridge.run(port, theirs).await {
+        match Box::pin(bridge.run(port, theirs)).await {
             Ok(()) => debug!("ezsp bridge stopped"),
             Err(why) => warn!(error = %why, "ezsp coordinator stopped"),
         }
@@ -163,7 +163,7 @@ impl Bridge {
             }
             let wake = [
                 self.host.poll_timeout().map(|t| self.at(t)),
-                self.coord.as_ref().and_then(|c| c.poll_timeout()).map(|t| self.at(t.as_millis())),
+                self.coord.as_ref().and_then(Coordinator::poll_timeout).map(|t| self.at(t.as_millis())),
                 self.next_refresh,
             ]
             .into_iter()
