@@ -163,7 +163,10 @@ impl Bridge {
             }
             let wake = [
                 self.host.poll_timeout().map(|t| self.at(t)),
-                self.coord.as_ref().and_then(Coordinator::poll_timeout).map(|t| self.at(t.as_millis())),
+                self.coord
+                    .as_ref()
+                    .and_then(Coordinator::poll_timeout)
+                    .map(|t| self.at(t.as_millis())),
                 self.next_refresh,
             ]
             .into_iter()
