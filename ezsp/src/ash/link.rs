@@ -315,11 +315,12 @@ impl Link {
         self.retx_deadline = (!self.in_flight.is_empty()).then_some(now + self.t_rx_ack);
     }
 
-    fn handle_ack_num(&mut self, now: u64, ack_num: u8) {
-        let Some(front) = self.in_flight.front() else { return };
+    /// Takes `ack_num` as acknowledgement; whether it acknowledged anything new.
+    fn handle_ack_num(&mut self, now: u64, ack_num: u8) -> bool {
+        let Some(front) = self.in_flight.front() else { return false };
         let n = seq_diff(ack_num, front.frm_num) as usize;
         if n == 0 || n > self.in_flight.len() {
-            return; // acknowledges nothing new (or a number we never sent)
+            return false; // acknowledges nothing new (or a number we never sent)
         }
         for _ in 0..n {
             if let Some(f) = self.in_flight.pop_front() {
@@ -333,6 +334,7 @@ impl Link {
         }
         self.timeouts = 0;
         self.retx_deadline = (!self.in_flight.is_empty()).then_some(now + self.t_rx_ack);
+        true
     }
 
     /// Bytes from the UART, in any chunking.
@@ -381,10 +383,24 @@ impl Link {
             // Wrong direction: an NCP never receives RSTACK/ERROR, a host never RST.
             (Role::Ncp, Frame::RstAck { .. } | Frame::Error { .. }) | (Role::Host, Frame::Rst) => {}
             (_, _) if self.state != LinkState::Connected => {}
-            (_, Frame::Ack { ack_num, .. }) => self.handle_ack_num(now, ack_num),
+            (_, Frame::Ack { ack_num, .. }) => {
+                self.handle_ack_num(now, ack_num);
+            }
             (_, Frame::Nak { ack_num, .. }) => {
                 self.counters.naks_received += 1;
-                self.handle_ack_num(now, ack_num);
+                let progress = self.handle_ack_num(now, ack_num);
+                if self.in_flight.is_empty() {
+                    return;
+                }
+                // A NAK that acknowledges nothing counts like a timeout, so a NAK storm ends
+                // in failure instead of retransmitting forever.
+                if !progress {
+                    self.timeouts = self.timeouts.saturating_add(1);
+                    if self.timeouts > self.cfg.ack_timeouts {
+                        self.fail(FailReason::AckTimeouts);
+                        return;
+                    }
+                }
                 self.retransmit_all(now);
             }
             (_, Frame::Data { frm_num, re_tx, ack_num, data }) => {

@@ -153,6 +153,24 @@ fn silent_ncp_fails_the_link_after_ack_timeouts() {
 }
 
 #[test]
+fn nak_storm_fails_the_link() {
+    let mut p = Pair::new(LinkConfig::default());
+    p.run(|_, b| Some(b));
+    p.host.send(p.now, b"x").unwrap();
+    let _ = p.host.poll_transmit();
+    // A peer that NAKs everything (a broken NCP, a line that garbles every frame).
+    for i in 0..10 {
+        let mut nak = vec![];
+        crate::ash::encode(&Frame::Nak { ack_num: 0, not_ready: false }, &mut nak);
+        p.host.handle_bytes(p.now + i, &nak);
+        let _ = p.host.poll_transmit();
+    }
+    assert_eq!(p.host.state(), LinkState::Failed);
+    assert_eq!(p.host.poll_event(), Some(LinkEvent::Failed(FailReason::AckTimeouts)));
+    assert_eq!(p.host.counters().retransmissions, 4);
+}
+
+#[test]
 fn rst_unanswered_fails() {
     let mut p = Pair::new(LinkConfig::default());
     p.run(|to_ncp, b| (!to_ncp).then_some(b));
