@@ -14,6 +14,8 @@
 //! baud = 115200
 //! esi_id = "10443720000000001"
 //! meter_number = "M123456"
+//! # kind = "ezsp"           # a Silicon Labs NCP (EZSP over ASH) instead of the host link;
+//! # channel = 15            # then: network channel (11..=26), pan_id, tx_power (docs/ezsp.md)
 //!
 //! [polling]
 //! status_interval = "5m"     # durations: "500ms", "30s", "5m", "2h", "1d" or integer seconds
