@@ -37,6 +37,13 @@ struct Args {
     /// Device slots per ESI: 5, 8, 10 or 16.
     #[arg(long)]
     slots: Option<u8>,
+    /// What each pty speaks: `firmware` (the host-link protocol of the firmware coordinator,
+    /// default) or `ezsp` (an emulated Silicon Labs NCP: EZSP over ASH, docs/ezsp.md).
+    #[arg(long, default_value = "firmware", value_name = "KIND")]
+    ncp: String,
+    /// Highest EZSP protocol version the emulated NCP speaks (8..=13) with `--ncp ezsp`.
+    #[arg(long, default_value_t = 13, value_name = "V")]
+    ezsp_version: u8,
     /// Serial bit rate; bytes are paced at baud/10 per second.
     #[arg(long)]
     baud: Option<u32>,
@@ -152,6 +159,19 @@ fn config(args: &Args) -> Result<(SimConfig, Option<u64>, Option<f64>), String> 
     }
     if let Some(s) = args.slots {
         cfg.slots = s;
+    }
+    cfg.node = match args.ncp.as_str() {
+        "firmware" => esi_sim::node::NodeKind::Firmware,
+        "ezsp" if (8..=13).contains(&args.ezsp_version) => {
+            esi_sim::node::NodeKind::Ezsp { max_version: args.ezsp_version }
+        }
+        "ezsp" => return Err(format!("--ezsp-version {}: must be 8..=13", args.ezsp_version)),
+        other => return Err(format!("--ncp {other}: must be `firmware` or `ezsp`")),
+    };
+    if args.headless && cfg.node != esi_sim::node::NodeKind::Firmware {
+        return Err(
+            "--headless needs --ncp firmware (the built-in host speaks the host link)".into()
+        );
     }
     if let Some(b) = args.baud {
         cfg.baud = b;
@@ -270,8 +290,14 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         .map_err(|e| format!("pty: {e}"))?;
     for (i, ((path, link), e)) in rt.port_paths().into_iter().zip(&rt.sim.esis).enumerate() {
         let link = link.map(|l| format!(" (link {})", l.display())).unwrap_or_default();
+        let kind = match cfg.node {
+            esi_sim::node::NodeKind::Firmware => String::new(),
+            esi_sim::node::NodeKind::Ezsp { max_version } => {
+                format!(" (EZSP NCP, ASH, protocol 8..={max_version})")
+            }
+        };
         println!(
-            "esi {i}: {}{link} eui64 {} pan 0x{:04X} network key {}",
+            "esi {i}: {}{link}{kind} eui64 {} pan 0x{:04X} network key {}",
             path.display(),
             e.radio.eui64,
             e.radio.pan_id,

@@ -13,6 +13,17 @@ use firmware::esi::{DrEvent, SlotState};
 use zse::zcl::Eui64;
 
 pub mod coordinator;
+pub mod ncp;
+
+/// What sits behind each ESI's serial port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeKind {
+    /// The firmware coordinator (ESI core + host link): the default.
+    #[default]
+    Firmware,
+    /// An emulated EZSP network co-processor ([`ncp::EzspNcp`]) speaking up to `max_version`.
+    Ezsp { max_version: u8 },
+}
 
 /// What the ESI asks its radio to do (send an APS frame, make a device leave, install or erase
 /// a trust-centre link key).

@@ -14,6 +14,8 @@
 //! baud = 115200
 //! esi_id = "10443720000000001"
 //! meter_number = "M123456"
+//! # kind = "ezsp"           # a Silicon Labs NCP (EZSP over ASH) instead of the host link;
+//! # channel = 15            # then: network channel (11..=26), pan_id, tx_power (docs/ezsp.md)
 //!
 //! [polling]
 //! status_interval = "5m"     # durations: "500ms", "30s", "5m", "2h", "1d" or integer seconds
@@ -85,6 +87,35 @@ pub struct CoordinatorConfig {
     pub esi_id: EsiId,
     /// Its meter number, checked on provisioning (BR-080).
     pub meter_number: String,
+    /// What is on the port (`kind`).
+    pub kind: CoordinatorKind,
+}
+
+/// What a `[[coordinator]]` port talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CoordinatorKind {
+    /// A coordinator running the `firmware` crate, speaking the host link (docs/host-link.md).
+    #[default]
+    HostLink,
+    /// A Silicon Labs NCP (EZSP over ASH); the ESI core runs in the gateway (docs/ezsp.md).
+    Ezsp(EzspSettings),
+}
+
+/// Network settings for an `ezsp` coordinator, used when the NCP holds no network yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EzspSettings {
+    /// 802.15.4 channel, 11..=26 (`channel`, default 15).
+    pub channel: u8,
+    /// PAN id (`pan_id`); random when absent.
+    pub pan_id: Option<u16>,
+    /// Transmit power in dBm (`tx_power`, default 8).
+    pub tx_power: i8,
+}
+
+impl Default for EzspSettings {
+    fn default() -> Self {
+        Self { channel: 15, pan_id: None, tx_power: 8 }
+    }
 }
 
 /// Power / switch polling (design.md §6, BR-006).
@@ -314,7 +345,21 @@ fn parse_coordinators(root: &Section<'_>) -> Result<Vec<CoordinatorConfig>, Conf
         }
         let meter_number = s.string("meter_number")?.ok_or_else(|| s.missing("meter_number"))?;
         check_ident(&s.key("meter_number"), &meter_number, 32)?;
-        let c = CoordinatorConfig { port, baud, esi_id: EsiId::new(esi), meter_number };
+        let kind = match s.string("kind")?.as_deref() {
+            None | Some("host-link") => CoordinatorKind::HostLink,
+            Some("ezsp") => {
+                let d = EzspSettings::default();
+                CoordinatorKind::Ezsp(EzspSettings {
+                    channel: s.integer("channel", 11, 26)?.map_or(d.channel, |v| v as u8),
+                    pan_id: s.integer("pan_id", 0x0001, 0xFFFE)?.map(|v| v as u16),
+                    tx_power: s.integer("tx_power", -20, 20)?.map_or(d.tx_power, |v| v as i8),
+                })
+            }
+            Some(_) => {
+                return Err(ConfigError::new(s.key("kind"), "must be \"host-link\" or \"ezsp\""))
+            }
+        };
+        let c = CoordinatorConfig { port, baud, esi_id: EsiId::new(esi), meter_number, kind };
         if out.iter().any(|o| o.esi_id == c.esi_id) {
             return Err(ConfigError::new(s.key("esi_id"), "the same ESI ID appears twice"));
         }

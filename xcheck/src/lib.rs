@@ -31,16 +31,25 @@ pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("ZSE_PYTHON") {
         return PathBuf::from(p);
     }
+    python_venv("pyenv", PY_PACKAGES)
+}
+
+/// bellows (zigpy/bellows), the open-source EZSP host the EZSP NCP emulation is checked
+/// against, with the zigpy it was tested with.
+pub const BELLOWS_PACKAGES: &[&str] = &["bellows==1.2.1", "zigpy==2.4.0"];
+
+/// Path of a Python interpreter in `target/<name>` with `packages` installed, creating the venv
+/// on first use (several test binaries may ask at once: one creates it, the others wait).
+pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
     let target = workspace_target();
     std::fs::create_dir_all(&target).unwrap();
-    let venv = target.join("pyenv");
+    let venv = target.join(name);
     let py = venv.join("bin/python");
     let ready = venv.join(".ready");
     if ready.exists() {
         return py;
     }
-    // Several test binaries may start at once (nextest): one creates, the others wait.
-    let lock = target.join("pyenv.lock");
+    let lock = target.join(format!("{name}.lock"));
     let deadline = Instant::now() + Duration::from_secs(600);
     while std::fs::create_dir(&lock).is_err() {
         assert!(Instant::now() < deadline, "timed out waiting for {}", lock.display());
@@ -56,13 +65,13 @@ pub fn python() -> PathBuf {
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
         let mut pip = Command::new(&py);
         pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]);
-        pip.args(PY_PACKAGES);
+        pip.args(packages);
         run(&mut pip)?;
-        std::fs::write(&ready, PY_PACKAGES.join("\n")).map_err(|e| e.to_string())
+        std::fs::write(&ready, packages.join("\n")).map_err(|e| e.to_string())
     })();
     let _ = std::fs::remove_dir(&lock);
     if let Err(e) = result {
-        panic!("could not prepare the Python cross-check environment: {e} (set ZSE_SKIP_PY_XCHECK=1 to skip on an offline machine)");
+        panic!("could not prepare the Python cross-check environment {name}: {e} (set ZSE_SKIP_PY_XCHECK=1 to skip on an offline machine)");
     }
     py
 }

@@ -36,6 +36,8 @@ pub struct SimConfig {
     pub profile: LoadProfile,
     /// Meter reading at the start, Wh.
     pub start_summation_wh: u64,
+    /// What each ESI's serial port talks to (`--ncp`).
+    pub node: node::NodeKind,
 }
 
 impl SimConfig {
@@ -53,6 +55,7 @@ impl SimConfig {
             in_process_hosts: false,
             profile: LoadProfile::default(),
             start_summation_wh: 12_345_678,
+            node: node::NodeKind::Firmware,
         }
     }
 
@@ -160,8 +163,15 @@ impl Sim {
                 config.profile,
             );
             let session_seed = ids.next_u64() as u32;
-            let node = node::build(config.slots, eui64, session_seed, meter.clone())
-                .ok_or_else(|| format!("slots = {}: unsupported", config.slots))?;
+            let node: Box<dyn node::EsiNode> = match config.node {
+                node::NodeKind::Firmware => {
+                    node::build(config.slots, eui64, session_seed, meter.clone())
+                        .ok_or_else(|| format!("slots = {}: unsupported", config.slots))?
+                }
+                node::NodeKind::Ezsp { max_version } => {
+                    Box::new(node::ncp::EzspNcp::new(eui64, max_version))
+                }
+            };
             let host_seed = ids.next_u64() as u32;
             esis.push(EsiRt {
                 node,

@@ -210,13 +210,17 @@ impl Sim {
 
     /// Serial bytes that have arrived.
     fn run_serial(&mut self, now: u64) {
+        // The tap decodes the host-link protocol; an EZSP NCP speaks ASH instead.
+        let tap = self.config.node == crate::node::NodeKind::Firmware;
         for (i, e) in self.esis.iter_mut().enumerate() {
             if e.line.plug_if_due(now) {
                 self.port_events.push(PortEvent::Plugged { esi: i });
             }
             let to_node = e.line.read(now, Direction::ToNode);
             if !to_node.is_empty() {
-                e.tap.to_node(&to_node);
+                if tap {
+                    e.tap.to_node(&to_node);
+                }
                 e.node.handle_serial_bytes(now, &to_node);
             }
             let to_host = e.line.read(now, Direction::ToHost);
@@ -232,6 +236,7 @@ impl Sim {
     /// Drains every output until nothing moves.
     fn drain(&mut self, now: u64) {
         let mut buf = [0u8; firmware::host_link::MAX_WIRE_LEN];
+        let tap = self.config.node == crate::node::NodeKind::Firmware;
         loop {
             let mut moved = false;
             for i in 0..self.esis.len() {
@@ -243,7 +248,9 @@ impl Sim {
                 while let Some(n) = e.node.poll_serial_transmit(&mut buf) {
                     moved = true;
                     let bytes = buf.get(..n).unwrap_or_default();
-                    e.tap.from_node(bytes);
+                    if tap {
+                        e.tap.from_node(bytes);
+                    }
                     e.line.write(now, Direction::ToHost, bytes);
                 }
                 if let Some(h) = e.host.as_mut() {

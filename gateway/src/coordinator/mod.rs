@@ -14,6 +14,7 @@
 //! host-link request per request and ESI) and synchronous queries (provisioning, reads).
 
 mod batch;
+mod ezsp;
 mod health;
 mod session;
 mod supervisor;

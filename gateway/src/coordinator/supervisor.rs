@@ -18,7 +18,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use super::batch::{InFlightBatch, Resolved};
 use super::session::{Internal, Pending};
 use super::{CoordCmd, HealthMap, LinkStatus};
-use crate::config::{CoordinatorConfig, LinkSettings};
+use crate::config::{CoordinatorConfig, CoordinatorKind, LinkSettings};
 use crate::daemon::dispatcher::DispatchMsg;
 use crate::error::{ApiError, ErrorCode};
 use crate::model::EsiId;
@@ -31,6 +31,11 @@ use crate::store::Store;
 const OUTQ_MAX: usize = 32;
 /// Reliable frames the host endpoint keeps outstanding (`LinkEndpoint`'s default window).
 const WINDOW: usize = 4;
+
+/// A byte stream to a coordinator: a serial port, or the pipe to an in-process coordinator on
+/// an EZSP NCP.
+pub(super) trait Port: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Port for T {}
 
 /// Why a port session ended.
 #[derive(Debug)]
@@ -147,8 +152,17 @@ impl Supervisor {
                 if *self.shutdown.borrow() {
                     break;
                 }
-                let opened = tokio_serial::new(self.cfg.port.to_string_lossy(), self.cfg.baud)
-                    .open_native_async();
+                let opened: Result<Box<dyn Port>, String> = match self.cfg.kind {
+                    CoordinatorKind::HostLink => {
+                        tokio_serial::new(self.cfg.port.to_string_lossy(), self.cfg.baud)
+                            .open_native_async()
+                            .map(|p| Box::new(p) as Box<dyn Port>)
+                            .map_err(|e| e.to_string())
+                    }
+                    CoordinatorKind::Ezsp(s) => super::ezsp::open(&self.cfg, s)
+                        .map(|p| Box::new(p) as Box<dyn Port>)
+                        .map_err(|e| e.to_string()),
+                };
                 match opened {
                     Ok(port) => {
                         info!(resumed = self.ep.is_some(), "port opened");
@@ -305,7 +319,7 @@ impl Supervisor {
     }
 
     /// One open port: runs the link until the port is lost or shutdown.
-    async fn session(&mut self, port: tokio_serial::SerialStream) -> End {
+    async fn session(&mut self, port: Box<dyn Port>) -> End {
         let clock = self.clock;
         let mut ep = match self.ep.take() {
             Some(ep) => ep,
@@ -321,12 +335,7 @@ impl Supervisor {
         end
     }
 
-    async fn run_port(
-        &mut self,
-        port: tokio_serial::SerialStream,
-        ep: &mut HostEndpoint,
-        clock: &Clock,
-    ) -> End {
+    async fn run_port(&mut self, port: Box<dyn Port>, ep: &mut HostEndpoint, clock: &Clock) -> End {
         let (mut rd, mut wr) = tokio::io::split(port);
         let mut rbuf = vec![0u8; 1024];
         let mut tbuf = vec![0u8; MAX_WIRE_LEN];
