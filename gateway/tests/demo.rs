@@ -1,8 +1,15 @@
 //! `gateway demo`: the scripted part run as a library (every step checked, metrics scraped
-//! before and after), and the binary run as the README says (`--exit-after-script`).
+//! before and after), and the binary run as the README says: it stays up until Ctrl-C.
 
 #![cfg(feature = "demo")]
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::too_many_lines,
+    clippy::float_cmp, // metric samples are exact small integers
+    clippy::format_collect
+)]
 
 use std::time::Duration;
 

@@ -105,8 +105,7 @@ impl Daemon {
         info!(queued = sched.len(), "scheduler rebuilt");
 
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let metrics = Arc::new(crate::metrics::Metrics::new());
-        let events = EventBus::with_metrics(metrics.clone());
+        let events = EventBus::with_metrics(Arc::new(crate::metrics::Metrics::new()));
         let health = HealthMap::new();
         let (dtx, drx) = mpsc::channel::<DispatchMsg>(INBOX);
         let mut tasks = Vec::new();
@@ -163,17 +162,7 @@ impl Daemon {
             .map_err(DaemonError::Io)?;
             tasks.extend(bridge);
         }
-        let mut metrics_addr = None;
-        if let Some(m) = &config.metrics {
-            let l = crate::metrics::http::bind(m.listen).await.map_err(DaemonError::Io)?;
-            metrics_addr = l.local_addr().ok();
-            let probe = crate::metrics::http::Probe {
-                metrics,
-                health: gateway.health().clone(),
-                store: store.clone(),
-            };
-            tasks.push(tokio::spawn(crate::metrics::http::serve(l, probe, shutdown_rx.clone())));
-        }
+        let metrics_addr = start_metrics(&gateway, store.clone(), &shutdown_rx, &mut tasks).await?;
         let listener = ctl::bind(&config.ctl.socket)?;
         tasks.push(tokio::spawn(ctl::serve(listener, gateway.clone(), audit, shutdown_rx)));
         info!(gateway_id = %config.gateway_id, coordinators = config.coordinators.len(), "daemon started");
@@ -219,6 +208,27 @@ impl Daemon {
             let _ = tokio::task::spawn_blocking(move || drop(s)).await;
         }
     }
+}
+
+/// Starts the `/metrics` and `/health` endpoint if configured; its bound address.
+async fn start_metrics(
+    gateway: &Gateway,
+    store: Arc<Store>,
+    shutdown: &watch::Receiver<bool>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<Option<std::net::SocketAddr>, DaemonError> {
+    let (Some(m), Some(metrics)) = (&gateway.config().metrics, gateway.metrics()) else {
+        return Ok(None);
+    };
+    let probe = crate::metrics::http::Probe {
+        metrics: metrics.clone(),
+        health: gateway.health().clone(),
+        store,
+    };
+    let l = crate::metrics::http::bind(m.listen).await.map_err(DaemonError::Io)?;
+    let addr = l.local_addr().ok();
+    tasks.push(tokio::spawn(crate::metrics::http::serve(l, probe, shutdown.clone())));
+    Ok(addr)
 }
 
 /// `gateway run`: starts the daemon and runs until SIGINT / SIGTERM.

@@ -12,6 +12,10 @@
 //!
 //! Every wait has a timeout; a failed step stops the script with a message naming the step.
 
+// `value["key"]` on a `serde_json::Value` never panics (a missing key or a non-object gives
+// `Null`); the lint is about slices.
+#![allow(clippy::indexing_slicing)]
+
 pub mod portal;
 pub mod sim;
 
@@ -227,20 +231,16 @@ impl Demo {
     /// waits until both ESIs are online.
     pub async fn start(opts: &DemoOptions, narrator: Narrator) -> Result<Self, DemoError> {
         let s = "start";
-        let (tmp, dir) = match &opts.data_dir {
-            Some(d) => {
-                std::fs::create_dir_all(d).map_err(|e| {
-                    DemoError::new(s, format!("cannot create {}: {e}", d.display()))
-                })?;
-                (None, d.clone())
-            }
-            None => {
-                let t = tempfile::Builder::new().prefix("han-demo-").tempdir().map_err(|e| {
-                    DemoError::new(s, format!("cannot create a temporary directory: {e}"))
-                })?;
-                let p = t.path().to_owned();
-                (Some(t), p)
-            }
+        let (tmp, dir) = if let Some(d) = &opts.data_dir {
+            std::fs::create_dir_all(d)
+                .map_err(|e| DemoError::new(s, format!("cannot create {}: {e}", d.display())))?;
+            (None, d.clone())
+        } else {
+            let t = tempfile::Builder::new().prefix("han-demo-").tempdir().map_err(|e| {
+                DemoError::new(s, format!("cannot create a temporary directory: {e}"))
+            })?;
+            let p = t.path().to_owned();
+            (Some(t), p)
         };
         let mqtt_port = port_pair(opts.mqtt_port).map_err(|e| DemoError::new(s, e))?;
         let metrics = metrics_addr(opts.metrics);

@@ -278,7 +278,7 @@ impl Portal {
 
     /// Messages seen so far (an index for [`Portal::wait_from`]).
     pub fn mark(&self) -> usize {
-        self.seen.lock().map(|s| s.len()).unwrap_or(0)
+        self.seen.lock().map_or(0, |s| s.len())
     }
 
     /// Waits (at most the step timeout) for a message from index `from` on that matches.

@@ -2,6 +2,7 @@
 //! (reached through symlinks in the demo directory, as the gateway would open `/dev/ttyACM0`),
 //! and its control channel on a unix socket (`socat - UNIX-CONNECT:<dir>/sim.sock` works too).
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -135,7 +136,12 @@ impl SimThread {
     pub fn install_code(&self, i: usize) -> String {
         self.devices
             .get(i)
-            .map(|d| d.install_code.iter().map(|b| format!("{b:02X}")).collect())
+            .map(|d| {
+                d.install_code.iter().fold(String::new(), |mut s, b| {
+                    let _ = write!(s, "{b:02X}");
+                    s
+                })
+            })
             .unwrap_or_default()
     }
 

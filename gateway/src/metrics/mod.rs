@@ -112,91 +112,103 @@ impl Default for Metrics {
     }
 }
 
+/// Registers `m` and returns it (metrics are shared handles).
+fn reg<M: prometheus_client::registry::Metric + Clone>(
+    r: &mut Registry,
+    name: &str,
+    help: &str,
+    m: M,
+) -> M {
+    r.register(name, help, m.clone());
+    m
+}
+
 impl Metrics {
     /// Every metric registered under the `han_` prefix.
+    #[allow(clippy::too_many_lines)] // one flat list of registrations
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("han");
-        let queue_depth = Family::<PriorityLabel, Gauge>::default();
-        registry.register(
+        let queue_depth = reg(
+            &mut registry,
             "queue_depth",
             "Deliveries queued or in flight in the scheduler, by priority",
-            queue_depth.clone(),
+            Family::default(),
         );
-        let in_flight = Gauge::default();
-        registry.register(
+        let in_flight = reg(
+            &mut registry,
             "deliveries_in_flight",
             "Deliveries handed to a coordinator and awaiting their result",
-            in_flight.clone(),
+            Gauge::default(),
         );
-        let deliveries = Family::<StatePriority, Counter>::default();
-        registry.register(
+        let deliveries = reg(
+            &mut registry,
             "delivery_transitions",
             "Delivery state transitions (queued, sent, delivered, confirmed, failed, \
              undeliverable, expired, cancelled), by priority",
-            deliveries.clone(),
+            Family::default(),
         );
-        let deadline_misses = Family::<PriorityLabel, Counter>::default();
-        registry.register(
+        let deadline_misses = reg(
+            &mut registry,
             "deadline_misses",
             "Deliveries that expired (their priority deadline or end time passed) before \
              they could be delivered",
-            deadline_misses.clone(),
+            Family::default(),
         );
-        let deliveries_open = Family::<StateLabel, Gauge>::default();
-        registry.register(
+        let deliveries_open = reg(
+            &mut registry,
             "deliveries_open",
             "Deliveries in the durable store that are not final (queued, sent)",
-            deliveries_open.clone(),
+            Family::default(),
         );
-        let devices = Family::<StateLabel, Counter>::default();
-        registry.register(
+        let devices = reg(
+            &mut registry,
             "provisioning_outcomes",
             "Device provisioning state changes (pending, joining, paired, left, expired, \
              unpaired, ...)",
-            devices.clone(),
+            Family::default(),
         );
-        let drlc_reports = Family::<StatusLabel, Counter>::default();
-        registry.register(
+        let drlc_reports = reg(
+            &mut registry,
             "drlc_status_reports",
             "DR event status reports from devices (received, started, opt_out, ...)",
-            drlc_reports.clone(),
+            Family::default(),
         );
-        let esi_up = Family::<EsiLabel, Gauge>::default();
-        registry.register(
+        let esi_up = reg(
+            &mut registry,
             "esi_link_up",
             "1 when the coordinator link of the ESI is online (ready for work), else 0",
-            esi_up.clone(),
+            Family::default(),
         );
-        let esi_link = Family::<EsiLinkLabel, Gauge>::default();
-        registry.register(
+        let esi_link = reg(
+            &mut registry,
             "esi_link_state",
             "1 for the current link state of each ESI's coordinator",
-            esi_link.clone(),
+            Family::default(),
         );
-        let serial_errors = Family::<EsiLabel, Gauge>::default();
-        registry.register(
+        let serial_errors = reg(
+            &mut registry,
             "serial_errors",
             "Host-link receive errors (COBS, CRC, runt, oversize, malformed, unsupported \
              frames) and port failures since start, per ESI",
-            serial_errors.clone(),
+            Family::default(),
         );
-        let link_sessions = Family::<EsiLabel, Gauge>::default();
-        registry.register(
+        let link_sessions = reg(
+            &mut registry,
             "link_sessions",
             "Host-link sessions established with the coordinator since start, per ESI",
-            link_sessions.clone(),
+            Family::default(),
         );
-        let mqtt_requests = Family::<ActionOutcome, Counter>::default();
-        registry.register(
+        let mqtt_requests = reg(
+            &mut registry,
             "mqtt_requests",
             "MQTT requests answered, by action and outcome (ok or the error code)",
-            mqtt_requests.clone(),
+            Family::default(),
         );
-        let request_latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
-        registry.register(
+        let request_latency: LatencyFamily = reg(
+            &mut registry,
             "mqtt_request_duration_seconds",
             "Time from a request taken off the broker to its response published, by action",
-            request_latency.clone(),
+            Family::new_with_constructor(latency_histogram),
         );
         Self {
             registry,
