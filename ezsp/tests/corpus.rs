@@ -1,6 +1,6 @@
-//! The committed fuzz corpus (`ezsp/fuzz/corpus/<target>/*`) replayed as regression tests. The
-//! seeds were written by bellows' own encoders (an independent implementation), so they also
-//! check that what bellows sends parses here.
+//! The committed fuzz corpus (`ezsp/fuzz/corpus/<target>/*`) replayed as regression tests, and
+//! the frames bellows' own encoders wrote (an independent implementation; `ezsp/tests/bellows/`,
+//! also the fuzz seeds), which must parse here.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use ezsp::ash::{Decoder, DecoderEvent, Frame};
@@ -8,9 +8,16 @@ use ezsp::ezsp::{Command, NcpFrame};
 use std::path::Path;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target))
+}
+
+fn bellows(target: &str) -> Vec<Vec<u8>> {
+    files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bellows").join(target))
+}
+
+fn files(dir: &Path) -> Vec<Vec<u8>> {
     let mut out = vec![];
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         out.push(std::fs::read(entry.unwrap().path()).unwrap());
     }
     assert!(!out.is_empty(), "empty corpus {}", dir.display());
@@ -31,10 +38,10 @@ fn corpus_ezsp_frame() {
     }
 }
 
-/// Every seed bellows wrote parses: commands as commands (v8 and v13), NCP frames as NCP frames.
+/// Every frame bellows wrote parses: commands as commands (v8 and v13), NCP frames as NCP frames.
 #[test]
 fn bellows_frames_parse() {
-    for data in corpus("ezsp_frame") {
+    for data in bellows("ezsp_frame") {
         let is_response = data.get(1).is_some_and(|c| c & 0x80 != 0);
         if is_response {
             NcpFrame::decode(13, &data).unwrap_or_else(|e| panic!("{data:02x?}: {e}"));
@@ -45,7 +52,7 @@ fn bellows_frames_parse() {
         }
     }
     let mut frames = 0;
-    for data in corpus("ash_decode") {
+    for data in bellows("ash_decode") {
         Decoder::new().feed(&data, |ev| match ev {
             DecoderEvent::Frame(Frame::Data { data, .. }) => {
                 frames += 1;

@@ -156,3 +156,30 @@ fn metrics_section() {
     assert_eq!(err(&format!("{MINIMAL}\n[metrics]\nlisten = \"nope\"\n")).key, "metrics.listen");
     assert_eq!(err(&format!("{MINIMAL}\n[metrics]\nport = 1\n")).key, "metrics.port");
 }
+
+#[test]
+fn ezsp_coordinator_kind() {
+    let c = Config::parse(MINIMAL).unwrap();
+    assert_eq!(c.coordinators[0].kind, CoordinatorKind::HostLink);
+    let text = MINIMAL.replace("meter_number = \"M1\"", "meter_number = \"M1\"\nkind = \"ezsp\"");
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(c.coordinators[0].kind, CoordinatorKind::Ezsp(EzspSettings::default()));
+    let text = MINIMAL.replace(
+        "meter_number = \"M1\"",
+        "meter_number = \"M1\"\nkind = \"ezsp\"\nchannel = 25\npan_id = 0x1A62\ntx_power = -3",
+    );
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(
+        c.coordinators[0].kind,
+        CoordinatorKind::Ezsp(EzspSettings { channel: 25, pan_id: Some(0x1A62), tx_power: -3 })
+    );
+    let bad =
+        err(&MINIMAL.replace("meter_number = \"M1\"", "meter_number = \"M1\"\nkind = \"zstack\""));
+    assert_eq!(bad.key, "coordinator[0].kind");
+    let bad = err(&MINIMAL
+        .replace("meter_number = \"M1\"", "meter_number = \"M1\"\nkind = \"ezsp\"\nchannel = 27"));
+    assert_eq!(bad.key, "coordinator[0].channel");
+    // Network settings without `kind = "ezsp"` are unknown keys.
+    let bad = err(&MINIMAL.replace("meter_number = \"M1\"", "meter_number = \"M1\"\nchannel = 15"));
+    assert_eq!(bad.key, "coordinator[0].channel");
+}
