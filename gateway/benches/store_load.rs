@@ -400,7 +400,20 @@ fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
         .filter_map(Result::ok)
+        .filter(|e| e.file_type().unwrap().is_file())
         .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// Bytes the files of `dir` occupy on the disk (allocated blocks): redb extends its file with
+/// `set_len`, so the part of the file above its high-water mark is a hole until written.
+fn dir_allocated(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.metadata().unwrap().blocks() * 512)
         .sum()
 }
 
@@ -474,16 +487,20 @@ fn main() {
     let full = fresh_dir(base, "full");
     let tf = fill(&full, &a);
     let bytes = dir_bytes(&full);
+    let allocated = dir_allocated(&full);
     println!(
         "(c) filled {} Low deliveries ({} requests x {}) in {:.1} s ({:.0} deliveries/s); \
-         file {} bytes = {:.1} B per queued delivery",
+         file length {} bytes = {:.1} B per queued delivery; allocated on disk {} bytes = {:.1} B \
+         per queued delivery",
         a.queued / a.fanout * a.fanout,
         a.queued / a.fanout,
         a.fanout,
         tf.as_secs_f64(),
         a.queued as f64 / tf.as_secs_f64(),
         bytes,
-        bytes as f64 / a.queued as f64
+        bytes as f64 / a.queued as f64,
+        allocated,
+        allocated as f64 / a.queued as f64
     );
     let mut last = None;
     for i in 1..=3 {

@@ -3,7 +3,11 @@
 //!
 //! Life of a delivery: `Queued` → (handed to the radio) `InFlight` → one of
 //! * APS confirm success → `Acked` for a short grace period, so that an error Default Response
-//!   that follows the APS ack is still reported as the outcome → `Done(ApsAcked)`;
+//!   that follows the APS ack is still reported as the outcome → `Done(ApsAcked)`. The grace
+//!   only uses room nobody else needs: when fewer than [`GRACE_RESERVE`] entries are free (or
+//!   finished, i.e. about to be drained), the oldest grace periods end at once, so a busy table
+//!   is never full of deliveries that are merely waiting (an error Default Response arriving
+//!   after that is ignored, as after a grace period that ran out);
 //! * Default Response from the device (matched on EUI-64, cluster, TSN and command id) →
 //!   `Done(ZclDefaultResponse(status))`;
 //! * APS confirm failure or no confirm within the timeout → back to `Queued` while retries are
@@ -23,6 +27,9 @@ use zse::zcl::{ClusterId, Eui64, Status};
 
 /// Deliveries that can be pending at once (two full fan-outs to 16 devices).
 pub const MAX_DELIVERIES: usize = 32;
+
+/// Entries kept free (or finished) by ending post-ack grace periods early, oldest first.
+pub const GRACE_RESERVE: usize = MAX_DELIVERIES / 4;
 
 /// What a delivery sends. Rebuilt into a frame at each transmission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +151,36 @@ impl Deliveries {
         *entry =
             Some(Delivery { seq: self.next_seq, request_id, eui64, tsn, push, retries: 0, state });
         self.next_seq = self.next_seq.wrapping_add(1);
+        self.trim_grace();
         true
+    }
+
+    /// Ends the oldest grace periods (`Acked` → `Done(ApsAcked)`) while fewer than
+    /// [`GRACE_RESERVE`] entries are free or finished.
+    fn trim_grace(&mut self) {
+        loop {
+            let room = self
+                .entries
+                .iter()
+                .filter(|e| matches!(e, None | Some(Delivery { state: State::Done(_), .. })))
+                .count();
+            if room >= GRACE_RESERVE {
+                return;
+            }
+            let oldest = self
+                .entries
+                .iter_mut()
+                .flatten()
+                .filter(|d| matches!(d.state, State::Acked { .. }))
+                .min_by_key(|d| match d.state {
+                    State::Acked { deadline } => (deadline, d.seq),
+                    _ => (Instant(u64::MAX), d.seq),
+                });
+            match oldest {
+                Some(d) => d.state = State::Done(DeliveryOutcome::ApsAcked),
+                None => return,
+            }
+        }
     }
 
     pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Delivery> {
@@ -213,6 +249,7 @@ impl Deliveries {
             } else {
                 State::Acked { deadline: now.add_millis(policy.default_response_grace_ms) }
             };
+            self.trim_grace();
         } else if d.retries < policy.max_retries {
             d.retries += 1;
             bump(&mut counters.retries);
@@ -345,6 +382,58 @@ mod tests {
         assert!(t.on_default_response(Eui64(5), ClusterId::MESSAGING, 9, 0, Status(0x81)));
         let done = t.take_done().unwrap().2;
         assert_eq!(done, DeliveryOutcome::ZclDefaultResponse(Status(0x81)));
+    }
+
+    #[test]
+    #[allow(clippy::cast_possible_truncation)]
+    fn grace_periods_end_early_when_the_table_fills() {
+        let mut t = Deliveries::new();
+        let mut c = Counters::default();
+        let policy = RetryPolicy { default_response_grace_ms: 1_000, ..POLICY };
+        let push = Push::DisplayMessage { message_id: 7 };
+        // every entry acked, in order; each ack past the reserve ends the oldest grace
+        for i in 0..MAX_DELIVERIES {
+            let h = u8::try_from(i).unwrap();
+            assert!(t.add(RequestId(i as u32), Eui64(i as u64), h, push, in_flight(h, 100)));
+            assert!(t.on_confirm(
+                Instant(i as u64),
+                ApsHandle(h),
+                ApsStatus::SUCCESS,
+                &policy,
+                &mut c
+            ));
+        }
+        let acked = t.iter().filter(|d| matches!(d.state, State::Acked { .. })).count();
+        assert_eq!(acked, MAX_DELIVERIES - GRACE_RESERVE);
+        // the finished ones are the oldest acks, reported once each, in order
+        for i in 0..GRACE_RESERVE {
+            assert_eq!(
+                t.take_done(),
+                Some((RequestId(i as u32), Eui64(i as u64), DeliveryOutcome::ApsAcked))
+            );
+        }
+        assert_eq!(t.take_done(), None);
+        // a new delivery into the freed room ends one more grace period
+        assert!(t.add(RequestId(99), Eui64(99), 1, push, State::Queued));
+        assert_eq!(t.take_done().map(|d| d.0), Some(RequestId(GRACE_RESERVE as u32)));
+        // an error Default Response within a grace period that is still running wins
+        let last = u8::try_from(MAX_DELIVERIES - 1).unwrap();
+        assert!(t.on_default_response(
+            Eui64(u64::from(last)),
+            ClusterId::MESSAGING,
+            last,
+            0,
+            Status(0x81)
+        ));
+        assert_eq!(t.take_done().unwrap().2, DeliveryOutcome::ZclDefaultResponse(Status(0x81)));
+        // the rest finish at their deadlines
+        t.on_timeout(Instant(2_000), &policy, &mut c);
+        let mut n = 0;
+        while t.take_done().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, MAX_DELIVERIES - GRACE_RESERVE - 2);
+        assert_eq!(t.free(), MAX_DELIVERIES - 1);
     }
 
     #[test]

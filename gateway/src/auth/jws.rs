@@ -104,7 +104,17 @@ impl JwsVerifier {
 
     /// Checks `token` at `now` (Unix seconds) and, if it passes, records its nonce and returns
     /// the party and the request object (without `iat` and `nonce`).
+    ///
+    /// The same as [`JwsVerifier::parse`] → [`Unverified::check`] → [`JwsVerifier::admit`]; the
+    /// bridge runs the middle step (the ECDSA verification, ~0.1–0.3 ms) without holding the
+    /// verifier, so that requests are verified in parallel.
     pub fn verify(&mut self, token: &[u8], now: u64) -> Result<Authenticated, AuthError> {
+        let checked = self.parse(token)?.check(now)?;
+        self.admit(checked, now)
+    }
+
+    /// First step (cheap, read-only): size, structure, header, algorithm and key lookup.
+    pub fn parse(&self, token: &[u8]) -> Result<Unverified, AuthError> {
         let max = self.config.max_token_bytes;
         if token.len() > max {
             return Err(AuthError::TooLarge { len: token.len(), max });
@@ -137,20 +147,84 @@ impl JwsVerifier {
             .and_then(Value::as_str)
             .ok_or_else(|| malformed("the header has no \"kid\" (your key id)"))?;
         let registered = self.keys.get(kid).ok_or_else(|| AuthError::UnknownKey(kid.into()))?;
-        let sig = b64(s64, "signature")?;
+        Ok(Unverified {
+            kid: kid.to_owned(),
+            party: registered.party.clone(),
+            key: registered.key,
+            signing_input: format!("{h64}.{p64}"),
+            payload_len: p64.len(),
+            signature: s64.to_owned(),
+            config: self.config.clone(),
+        })
+    }
+
+    /// Last step (needs `&mut`, quick): records the nonce; a nonce seen before is a replay.
+    pub fn admit(&mut self, c: Verified, now: u64) -> Result<Authenticated, AuthError> {
+        let skew = self.config.max_skew_secs;
+        match self.replay.insert(
+            &c.kid,
+            &c.nonce,
+            c.iat.saturating_add(skew).saturating_add(1),
+            now,
+        ) {
+            Ok(()) => {}
+            Err(ReplayRefusal::Replayed) => return Err(AuthError::Replayed),
+            Err(ReplayRefusal::Full) => return Err(AuthError::ReplayCacheFull),
+        }
+        Ok(Authenticated {
+            party: c.party,
+            key_id: Some(c.kid),
+            request: c.request,
+            iat: Some(c.iat),
+            nonce: Some(c.nonce),
+        })
+    }
+}
+
+/// A token whose structure and key id are fine, its signature not yet checked
+/// ([`JwsVerifier::parse`]). Owns what the check needs, so it can move to another thread.
+#[derive(Debug, Clone)]
+pub struct Unverified {
+    kid: String,
+    party: crate::grants::PartyId,
+    key: p256::ecdsa::VerifyingKey,
+    signing_input: String,
+    payload_len: usize,
+    signature: String,
+    config: JwsConfig,
+}
+
+/// A token whose signature verified and whose `iat` is within the skew; its nonce not yet
+/// recorded ([`JwsVerifier::admit`]).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    kid: String,
+    party: crate::grants::PartyId,
+    request: Map<String, Value>,
+    iat: u64,
+    nonce: String,
+}
+
+impl Unverified {
+    /// The signature (ECDSA P-256 over the signing input), then the payload: a JSON object with
+    /// `iat` within the skew of `now` and a `nonce`. Read-only, no shared state.
+    pub fn check(self, now: u64) -> Result<Verified, AuthError> {
+        let kid = self.kid;
+        let sig = b64(&self.signature, "signature")?;
         if sig.len() != 64 {
             return Err(malformed(format!(
                 "an ES256 signature is 64 bytes (r ‖ s, not DER), found {}",
                 sig.len()
             )));
         }
-        let signing_input_len = h64.len() + 1 + p64.len();
-        let signing_input = token.get(..signing_input_len).unwrap_or_default();
         Signature::from_slice(&sig)
             .ok()
-            .filter(|s| registered.key.verify(signing_input.as_bytes(), s).is_ok())
-            .ok_or_else(|| AuthError::BadSignature(kid.into()))?;
-
+            .filter(|s| self.key.verify(self.signing_input.as_bytes(), s).is_ok())
+            .ok_or_else(|| AuthError::BadSignature(kid.clone()))?;
+        let p64 = self
+            .signing_input
+            .get(self.signing_input.len() - self.payload_len..)
+            .unwrap_or_default();
         let mut request: Map<String, Value> = serde_json::from_slice(&b64(p64, "payload")?)
             .map_err(|_| malformed("the payload is not a JSON object"))?;
         let iat = request.remove("iat").as_ref().and_then(numeric_date).ok_or_else(|| {
@@ -172,19 +246,7 @@ impl JwsVerifier {
         if now > iat.saturating_add(skew) {
             return Err(AuthError::TooOld { secs: now - iat, skew });
         }
-        let party = registered.party.clone();
-        match self.replay.insert(kid, &nonce, iat.saturating_add(skew).saturating_add(1), now) {
-            Ok(()) => {}
-            Err(ReplayRefusal::Replayed) => return Err(AuthError::Replayed),
-            Err(ReplayRefusal::Full) => return Err(AuthError::ReplayCacheFull),
-        }
-        Ok(Authenticated {
-            party,
-            key_id: Some(kid.into()),
-            request,
-            iat: Some(iat),
-            nonce: Some(nonce),
-        })
+        Ok(Verified { kid, party: self.party, request, iat, nonce })
     }
 }
 

@@ -119,4 +119,62 @@ impl Authenticator {
             Self::TrustedBroker(t) => t.authenticate(identity, payload),
         }
     }
+
+    /// [`Authenticator::authenticate`] in three steps, so that the expensive middle one
+    /// ([`Started::check`], the signature) runs without holding the authenticator: `start`
+    /// (`&self`, cheap) → `check` (no shared state) → `finish` (`&mut self`: the nonce).
+    pub fn start(
+        &self,
+        identity: &ClientIdentity<'_>,
+        payload: &[u8],
+    ) -> Result<Started, AuthError> {
+        match self {
+            Self::Jws(v) => v.parse(payload).map(Started::Jws),
+            Self::TrustedBroker(t) => t.authenticate(identity, payload).map(Started::Done),
+        }
+    }
+
+    /// The last step of [`Authenticator::start`].
+    pub fn finish(&mut self, checked: Checked, now: u64) -> Result<Authenticated, AuthError> {
+        match (self, checked) {
+            (Self::Jws(v), Checked::Jws(c)) => v.admit(c, now),
+            (_, Checked::Done(a)) => Ok(a),
+            (Self::TrustedBroker(_), Checked::Jws(_)) => {
+                Err(AuthError::Malformed("the authentication mode changed; send again".into()))
+            }
+        }
+    }
+}
+
+/// After [`Authenticator::start`].
+#[derive(Debug, Clone)]
+pub enum Started {
+    /// A JWS whose signature is still to be checked.
+    Jws(jws::Unverified),
+    /// Nothing left to check (`trusted-broker` mode).
+    Done(Authenticated),
+}
+
+/// After [`Started::check`].
+#[derive(Debug, Clone)]
+pub enum Checked {
+    /// Signature and time fine, nonce not yet recorded.
+    Jws(jws::Verified),
+    /// Nothing left to record.
+    Done(Authenticated),
+}
+
+impl Started {
+    /// Whether [`Started::check`] does real work (worth another thread).
+    pub fn is_expensive(&self) -> bool {
+        matches!(self, Self::Jws(_))
+    }
+
+    /// The signature and time checks at `now` (Unix seconds).
+    pub fn check(self, now: u64) -> Result<Checked, AuthError> {
+        match self {
+            Self::Jws(u) => u.check(now).map(Checked::Jws),
+            Self::Done(a) => Ok(Checked::Done(a)),
+        }
+    }
 }

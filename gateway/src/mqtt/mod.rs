@@ -91,7 +91,7 @@ pub fn prepare(
         gw,
         cfg: cfg.clone(),
         topics,
-        auth: Mutex::new(authenticator(cfg)?),
+        auth: std::sync::RwLock::new(authenticator(cfg)?),
         rate: Mutex::new(rate),
         grants: Arc::new(Mutex::new(grants)),
         idem: idempotency::Idempotency::new(store, cfg.idempotency_ttl),

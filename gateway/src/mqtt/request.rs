@@ -16,7 +16,7 @@
 //! is dropped silently, and no message carries internals or secrets.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -43,7 +43,7 @@ pub struct Shared {
     pub gw: Gateway,
     pub cfg: MqttConfig,
     pub topics: Topics,
-    pub auth: Mutex<Authenticator>,
+    pub auth: RwLock<Authenticator>,
     pub rate: Mutex<RateLimiter>,
     pub grants: Arc<Mutex<Grants<KvGrantStore>>>,
     pub idem: Idempotency,
@@ -240,9 +240,20 @@ async fn process(
     }
     // 3. Who is asking.
     let id = ClientIdentity { username: identity, client_id: identity };
-    let authed = {
-        let mut a = sh.auth.lock().map_err(|_| ApiError::internal())?;
-        a.authenticate(&id, payload, now_secs())
+    // The signature is checked on the blocking pool without holding `auth`, so requests are
+    // verified in parallel; only the nonce record takes the lock for writing.
+    let now = now_secs();
+    let started = sh.auth.read().map_err(|_| ApiError::internal())?.start(&id, payload);
+    let checked = match started {
+        Ok(s) if s.is_expensive() => tokio::task::spawn_blocking(move || s.check(now))
+            .await
+            .map_err(|_| ApiError::internal())?,
+        Ok(s) => s.check(now),
+        Err(e) => Err(e),
+    };
+    let authed = match checked {
+        Ok(c) => sh.auth.write().map_err(|_| ApiError::internal())?.finish(c, now),
+        Err(e) => Err(e),
     };
     let authed = match authed {
         Ok(a) => a,
@@ -401,7 +412,7 @@ async fn replayed_retry(
     .ok()?;
     req.remove("iat");
     req.remove("nonce");
-    let party = match &*sh.auth.lock().ok()? {
+    let party = match &*sh.auth.read().ok()? {
         Authenticator::Jws(v) => v.keys().get(kid)?.party.clone(),
         Authenticator::TrustedBroker(_) => return None,
     };

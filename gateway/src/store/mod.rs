@@ -30,7 +30,10 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableT
 
 pub(crate) use ops::Txn;
 use ops::WriterState;
-use tables::{decode, meta_key, DELIVERIES, DISPATCH, ESIS, META, REQUESTS, SCHEMA_VERSION};
+use tables::{
+    decode, meta_key, tx_hash, DELIVERIES, DISPATCH, ESIS, META, REQUESTS, SCHEMA_VERSION, SINGLES,
+    TX_INDEX, V1_ESI_DELIVERIES, V1_TRANSACTIONS,
+};
 pub use writer::WriterStats;
 use writer::{FnJob, Job, JobSender, WriterConfig};
 
@@ -219,9 +222,38 @@ struct Migration {
     apply: fn(&redb::WriteTransaction) -> Result<()>,
 }
 
-/// Schema migrations, in order. Empty while the schema is at version 1; a layout change adds a
-/// step here and bumps [`tables::SCHEMA_VERSION`].
-const MIGRATIONS: &[Migration] = &[];
+/// Schema migrations, in order; a layout change adds a step here and bumps
+/// [`tables::SCHEMA_VERSION`].
+const MIGRATIONS: &[Migration] = &[Migration { from: 1, apply: migrate_1_to_2 }];
+
+/// 1 → 2. Records of schema 1 stay where they are (`requests` + `deliveries` are still read and
+/// written for requests with several recipients, and for the old single ones); what changes:
+/// - both id counters continue from the larger one, so new request ids (= first delivery id)
+///   never meet an old request or delivery id;
+/// - `transactions` (strings) → `tx_index` (hash, request id);
+/// - `esi_deliveries` is dropped (the per-ESI listing scans the delivery rows).
+fn migrate_1_to_2(txn: &redb::WriteTransaction) -> Result<()> {
+    {
+        let mut meta = txn.open_table(META)?;
+        let get = |m: &redb::Table<'_, &str, u64>, k: &str| -> Result<u64> {
+            Ok(m.get(k)?.map_or(0, |g| g.value()))
+        };
+        let next =
+            get(&meta, meta_key::NEXT_REQUEST)?.max(get(&meta, meta_key::NEXT_DELIVERY)?).max(1);
+        meta.insert(meta_key::NEXT_REQUEST, next)?;
+        meta.insert(meta_key::NEXT_DELIVERY, next)?;
+        let old = txn.open_table(V1_TRANSACTIONS)?;
+        let mut new = txn.open_table(TX_INDEX)?;
+        for row in old.iter()? {
+            let (k, v) = row?;
+            let (party, transaction) = k.value();
+            new.insert((tx_hash(party, transaction), v.value()), ())?;
+        }
+    }
+    txn.delete_table(V1_TRANSACTIONS)?;
+    txn.delete_table(V1_ESI_DELIVERIES)?;
+    Ok(())
+}
 
 /// The durable store. Cheap to share behind an `Arc`; every write goes through the writer thread.
 #[derive(Debug)]
@@ -281,8 +313,9 @@ impl Store {
             tx.save_counters()?;
         }
         rec.queued = txn.open_table(DISPATCH)?.len()?;
-        rec.requests = txn.open_table(REQUESTS)?.len()?;
-        rec.deliveries = txn.open_table(DELIVERIES)?.len()?;
+        let singles = txn.open_table(SINGLES)?.len()?;
+        rec.requests = txn.open_table(REQUESTS)?.len()? + singles;
+        rec.deliveries = txn.open_table(DELIVERIES)?.len()? + singles;
         txn.commit()?;
         st.new_esis.clear();
         Ok((st, rec))

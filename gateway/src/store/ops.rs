@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::tables::{
-    decode, encode, meta_key, DeliveryRecord, DELIVERIES, DEVICES, DISPATCH, ESIS, ESI_BY_NAME,
-    ESI_DELIVERIES, GROUPS, IN_FLIGHT, KV, META, REQUESTS, TRANSACTIONS,
+    decode, encode, meta_key, tx_hash, DeliveryRecord, InlineDelivery, SingleRecord, SingleRef,
+    DELIVERIES, DEVICES, DISPATCH, ESIS, ESI_BY_NAME, GROUPS, IN_FLIGHT, KV, META, REQUESTS,
+    SINGLES, TX_INDEX,
 };
 use super::{CancelOutcome, StoreError};
 use crate::model::{
@@ -20,6 +21,13 @@ use crate::model::{
 };
 
 type Res<T> = Result<T, StoreError>;
+
+/// Where a delivery record lives: its own `deliveries` row, or inline in the `singles` row of
+/// its one-recipient request (whose body is kept to write the row back).
+pub(crate) enum Loc {
+    Table,
+    Single(NewRequest),
+}
 
 /// Counters and the ESI interning map, owned by the writer thread and persisted in `meta`.
 #[derive(Debug, Default)]
@@ -59,14 +67,14 @@ pub(crate) struct Txn<'t> {
     meta: Table<'t, &'static str, u64>,
     requests: Table<'t, u64, &'static [u8]>,
     deliveries: Table<'t, u64, &'static [u8]>,
+    singles: Table<'t, u64, &'static [u8]>,
     dispatch: Table<'t, (u8, u64, u64), (u32, u64, u32)>,
     in_flight: Table<'t, u64, ()>,
-    esi_deliveries: Table<'t, (u32, u64), ()>,
     esi_by_name: Table<'t, &'static str, u32>,
     esis: Table<'t, u32, &'static [u8]>,
     devices: Table<'t, (u32, u64), &'static [u8]>,
     groups: Table<'t, &'static str, &'static [u8]>,
-    transactions: Table<'t, (&'static str, &'static str), u64>,
+    tx_index: Table<'t, (u64, u64), ()>,
     kv: Table<'t, (&'static str, &'static str), &'static [u8]>,
 }
 
@@ -77,14 +85,14 @@ impl<'t> Txn<'t> {
             meta: txn.open_table(META)?,
             requests: txn.open_table(REQUESTS)?,
             deliveries: txn.open_table(DELIVERIES)?,
+            singles: txn.open_table(SINGLES)?,
             dispatch: txn.open_table(DISPATCH)?,
             in_flight: txn.open_table(IN_FLIGHT)?,
-            esi_deliveries: txn.open_table(ESI_DELIVERIES)?,
             esi_by_name: txn.open_table(ESI_BY_NAME)?,
             esis: txn.open_table(ESIS)?,
             devices: txn.open_table(DEVICES)?,
             groups: txn.open_table(GROUPS)?,
-            transactions: txn.open_table(TRANSACTIONS)?,
+            tx_index: txn.open_table(TX_INDEX)?,
             kv: txn.open_table(KV)?,
         })
     }
@@ -113,23 +121,43 @@ impl<'t> Txn<'t> {
         Ok(o)
     }
 
-    fn load(&self, id: DeliveryId) -> Res<DeliveryRecord> {
-        let g = self.deliveries.get(id.0)?.ok_or(StoreError::UnknownDelivery(id))?;
-        decode("delivery", g.value())
+    fn load(&self, id: DeliveryId) -> Res<(Loc, DeliveryRecord)> {
+        if let Some(g) = self.deliveries.get(id.0)? {
+            return Ok((Loc::Table, decode("delivery", g.value())?));
+        }
+        let g = self.singles.get(id.0)?.ok_or(StoreError::UnknownDelivery(id))?;
+        let single: SingleRecord = decode("single", g.value())?;
+        let rec = single.delivery_record(id.0);
+        Ok((Loc::Single(single.body), rec))
     }
 
     /// Loads a delivery that an index says exists: a miss means the file is inconsistent, which
     /// is fatal for the batch (never a half-applied logic error).
-    fn load_indexed(&self, id: DeliveryId) -> Res<DeliveryRecord> {
+    fn load_indexed(&self, id: DeliveryId) -> Res<(Loc, DeliveryRecord)> {
         self.load(id).map_err(|e| match e {
             StoreError::UnknownDelivery(id) => StoreError::Corrupt(format!("index names {id:?}")),
             e => e,
         })
     }
 
-    fn save(&mut self, id: DeliveryId, rec: &DeliveryRecord) -> Res<()> {
-        self.deliveries.insert(id.0, encode(rec)?.as_slice())?;
+    fn save(&mut self, id: DeliveryId, loc: &Loc, rec: &DeliveryRecord) -> Res<()> {
+        match loc {
+            Loc::Table => self.deliveries.insert(id.0, encode(rec)?.as_slice())?,
+            Loc::Single(body) => {
+                let delivery = InlineDelivery::from_record(rec, body);
+                self.singles.insert(id.0, encode(&SingleRef { body, delivery })?.as_slice())?
+            }
+        };
         Ok(())
+    }
+
+    /// A request's record, from `singles` or `requests`.
+    fn load_request(&self, id: RequestId) -> Res<Request> {
+        if let Some(g) = self.singles.get(id.0)? {
+            return Ok(decode::<SingleRecord>("single", g.value())?.into_request(id.0));
+        }
+        let g = self.requests.get(id.0)?.ok_or(StoreError::UnknownRequest(id))?;
+        decode("request", g.value())
     }
 
     /// Records a request and its deliveries: `queued` ones enter the dispatch index.
@@ -138,18 +166,37 @@ impl<'t> Txn<'t> {
             return Err(StoreError::NoDeliveries);
         }
         let count = u32::try_from(deliveries.len()).map_err(|_| StoreError::TooManyDeliveries)?;
-        let id = RequestId(self.st.next_request);
-        let first = self.st.next_delivery;
-        let record =
-            Request { id, body: req, first_delivery: DeliveryId(first), delivery_count: count };
-        self.requests.insert(id.0, encode(&record)?.as_slice())?;
-        if let Some(t) = &record.body.transaction {
-            self.transactions.insert((record.body.party.0.as_str(), t.as_str()), id.0)?;
+        // A request's id is its first delivery's id (schema 2), so a one-recipient request and
+        // its delivery share one `singles` row. `next_request` only keeps ids above those of
+        // schema 1 files (the migration aligned both counters).
+        let first = self.st.next_delivery.max(self.st.next_request);
+        let id = RequestId(first);
+        let next = first
+            .checked_add(u64::from(count))
+            .ok_or_else(|| StoreError::Corrupt("delivery ids exhausted".into()))?;
+        if let Some(t) = &req.transaction {
+            self.tx_index.insert((tx_hash(&req.party.0, t), id.0), ())?;
         }
-        self.st.next_request += 1;
-        self.st.next_delivery += u64::from(count);
-        let body = &record.body;
+        self.st.next_request = next;
+        self.st.next_delivery = next;
+        let single = deliveries.len() == 1;
         let mut out = Vec::with_capacity(deliveries.len());
+        let mut body_loc = None;
+        let record = if single {
+            body_loc = Some(Loc::Single(req));
+            None
+        } else {
+            let record =
+                Request { id, body: req, first_delivery: DeliveryId(first), delivery_count: count };
+            self.requests.insert(id.0, encode(&record)?.as_slice())?;
+            Some(record)
+        };
+        let body = match (&record, &body_loc) {
+            (Some(r), _) => &r.body,
+            (None, Some(Loc::Single(b))) => b,
+            _ => return Err(StoreError::Corrupt("accept: no request body".into())),
+        };
+        let mut writes = Vec::with_capacity(deliveries.len());
         for (i, d) in (first..).zip(deliveries) {
             let did = DeliveryId(i);
             let esi = self.intern(&d.esi_id)?;
@@ -170,12 +217,15 @@ impl<'t> Txn<'t> {
                 updated_at: body.accepted_at,
                 last_error,
             };
-            self.save(did, &rec)?;
-            self.esi_deliveries.insert((esi, i), ())?;
             if state == DeliveryState::Queued {
                 self.dispatch.insert(rec.dispatch_key(did), rec.dispatch_value())?;
             }
             out.push((did, state));
+            writes.push((did, rec));
+        }
+        let loc = body_loc.unwrap_or(Loc::Table);
+        for (did, rec) in &writes {
+            self.save(*did, &loc, rec)?;
         }
         Ok(Accepted { request_id: id, deliveries: out })
     }
@@ -186,7 +236,7 @@ impl<'t> Txn<'t> {
 
     /// `queued → sent`.
     pub fn mark_sent(&mut self, id: DeliveryId, at: Timestamp) -> Res<()> {
-        let mut rec = self.load(id)?;
+        let (loc, mut rec) = self.load(id)?;
         if rec.state != DeliveryState::Queued {
             return Err(Self::transition_err(id, rec.state, DeliveryState::Sent));
         }
@@ -195,12 +245,12 @@ impl<'t> Txn<'t> {
         rec.state = DeliveryState::Sent;
         rec.sent_at = Some(at);
         rec.updated_at = at;
-        self.save(id, &rec)
+        self.save(id, &loc, &rec)
     }
 
     /// `sent → delivered`, or `sent/delivered → confirmed` when `confirmed`.
     pub fn mark_delivered(&mut self, id: DeliveryId, at: Timestamp, confirmed: bool) -> Res<()> {
-        let mut rec = self.load(id)?;
+        let (loc, mut rec) = self.load(id)?;
         let to = if confirmed { DeliveryState::Confirmed } else { DeliveryState::Delivered };
         let ok = rec.state == DeliveryState::Sent
             || (confirmed && rec.state == DeliveryState::Delivered);
@@ -212,7 +262,7 @@ impl<'t> Txn<'t> {
         }
         rec.state = to;
         rec.updated_at = at;
-        self.save(id, &rec)
+        self.save(id, &loc, &rec)
     }
 
     /// `sent → queued` (retry at `retry_at`, counted), `sent → expired` (retry would pass the
@@ -224,7 +274,7 @@ impl<'t> Txn<'t> {
         error: String,
         retry_at: Option<Timestamp>,
     ) -> Res<DeliveryState> {
-        let mut rec = self.load(id)?;
+        let (loc, mut rec) = self.load(id)?;
         if rec.state != DeliveryState::Sent {
             return Err(Self::transition_err(id, rec.state, DeliveryState::Failed));
         }
@@ -242,32 +292,38 @@ impl<'t> Txn<'t> {
             None => DeliveryState::Failed,
         };
         let state = rec.state;
-        self.save(id, &rec)?;
+        self.save(id, &loc, &rec)?;
         Ok(state)
     }
 
     /// `sent → queued` without counting a retry (the link to the coordinator dropped before a
     /// result; the frame may or may not have gone out).
     pub fn requeue(&mut self, id: DeliveryId, at: Timestamp) -> Res<()> {
-        let mut rec = self.load(id)?;
+        let (loc, mut rec) = self.load(id)?;
         if rec.state != DeliveryState::Sent {
             return Err(Self::transition_err(id, rec.state, DeliveryState::Queued));
         }
-        self.requeue_rec(id, &mut rec, at)
+        self.requeue_rec(id, &loc, &mut rec, at)
     }
 
-    fn requeue_rec(&mut self, id: DeliveryId, rec: &mut DeliveryRecord, at: Timestamp) -> Res<()> {
+    fn requeue_rec(
+        &mut self,
+        id: DeliveryId,
+        loc: &Loc,
+        rec: &mut DeliveryRecord,
+        at: Timestamp,
+    ) -> Res<()> {
         self.in_flight.remove(id.0)?;
         rec.state = DeliveryState::Queued;
         rec.not_before = rec.not_before.min(at);
         rec.updated_at = at;
         self.dispatch.insert(rec.dispatch_key(id), rec.dispatch_value())?;
-        self.save(id, rec)
+        self.save(id, loc, rec)
     }
 
     /// `queued/sent → undeliverable` (the ESI reports the device unknown or unpaired).
     pub fn mark_undeliverable(&mut self, id: DeliveryId, at: Timestamp, error: String) -> Res<()> {
-        let mut rec = self.load(id)?;
+        let (loc, mut rec) = self.load(id)?;
         match rec.state {
             DeliveryState::Queued => {
                 self.dispatch.remove(rec.dispatch_key(id))?;
@@ -280,7 +336,7 @@ impl<'t> Txn<'t> {
         rec.state = DeliveryState::Undeliverable;
         rec.last_error = Some(error);
         rec.updated_at = at;
-        self.save(id, &rec)
+        self.save(id, &loc, &rec)
     }
 
     /// Every `queued` delivery whose deadline is `<= now` → `expired`, at most `limit` of them,
@@ -297,11 +353,11 @@ impl<'t> Txn<'t> {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let id = DeliveryId(key.2);
-            let mut rec = self.load_indexed(id)?;
+            let (loc, mut rec) = self.load_indexed(id)?;
             self.dispatch.remove(key)?;
             rec.state = DeliveryState::Expired;
             rec.updated_at = now;
-            self.save(id, &rec)?;
+            self.save(id, &loc, &rec)?;
             out.push(id);
         }
         Ok(out)
@@ -311,18 +367,16 @@ impl<'t> Txn<'t> {
     /// to finish (a cancel of what a device already shows is a separate request, e.g. SE
     /// CancelMessage).
     pub fn cancel(&mut self, request: RequestId, at: Timestamp) -> Res<CancelOutcome> {
-        let g = self.requests.get(request.0)?.ok_or(StoreError::UnknownRequest(request))?;
-        let req: Request = decode("request", g.value())?;
-        drop(g);
+        let req = self.load_request(request)?;
         let mut out = CancelOutcome::default();
         for id in req.delivery_ids() {
-            let mut rec = self.load_indexed(id)?;
+            let (loc, mut rec) = self.load_indexed(id)?;
             match rec.state {
                 DeliveryState::Queued => {
                     self.dispatch.remove(rec.dispatch_key(id))?;
                     rec.state = DeliveryState::Cancelled;
                     rec.updated_at = at;
-                    self.save(id, &rec)?;
+                    self.save(id, &loc, &rec)?;
                     out.cancelled.push(id);
                 }
                 DeliveryState::Sent => out.in_flight.push(id),
@@ -338,8 +392,8 @@ impl<'t> Txn<'t> {
             self.in_flight.iter()?.map(|r| r.map(|(k, _)| k.value())).collect::<Result<_, _>>()?;
         for &i in &ids {
             let id = DeliveryId(i);
-            let mut rec = self.load_indexed(id)?;
-            self.requeue_rec(id, &mut rec, now)?;
+            let (loc, mut rec) = self.load_indexed(id)?;
+            self.requeue_rec(id, &loc, &mut rec, now)?;
         }
         Ok(ids.len() as u64)
     }

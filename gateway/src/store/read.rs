@@ -4,8 +4,8 @@
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use super::tables::{
-    decode, meta_key, DeliveryRecord, DELIVERIES, DEVICES, DISPATCH, ESIS, ESI_BY_NAME,
-    ESI_DELIVERIES, GROUPS, IN_FLIGHT, KV, META, REQUESTS, TRANSACTIONS,
+    decode, meta_key, tx_hash, DeliveryRecord, SingleRecord, DELIVERIES, DEVICES, DISPATCH, ESIS,
+    ESI_BY_NAME, GROUPS, IN_FLIGHT, KV, META, REQUESTS, SINGLES, TX_INDEX,
 };
 use super::{QueuedRef, Result, Store, StoreError, TableSpace};
 use crate::model::{
@@ -30,11 +30,24 @@ impl Store {
     }
 
     fn delivery_in(&self, rtx: &ReadTransaction, id: DeliveryId) -> Result<Option<Delivery>> {
-        let t = rtx.open_table(DELIVERIES)?;
-        let Some(g) = t.get(id.0)? else { return Ok(None) };
-        let rec: DeliveryRecord = decode("delivery", g.value())?;
+        let rec = if let Some(g) = rtx.open_table(DELIVERIES)?.get(id.0)? {
+            decode::<DeliveryRecord>("delivery", g.value())?
+        } else if let Some(g) = rtx.open_table(SINGLES)?.get(id.0)? {
+            decode::<SingleRecord>("single", g.value())?.delivery_record(id.0)
+        } else {
+            return Ok(None);
+        };
         let name = self.esi_name(rtx, rec.esi)?;
         Ok(Some(rec.into_delivery(id, name)))
+    }
+
+    fn request_in(rtx: &ReadTransaction, id: RequestId) -> Result<Option<Request>> {
+        if let Some(g) = rtx.open_table(SINGLES)?.get(id.0)? {
+            return Ok(Some(decode::<SingleRecord>("single", g.value())?.into_request(id.0)));
+        }
+        let t = rtx.open_table(REQUESTS)?;
+        let r = t.get(id.0)?.map(|g| decode("request", g.value())).transpose()?;
+        Ok(r)
     }
 
     /// One delivery.
@@ -44,18 +57,13 @@ impl Store {
 
     /// One request.
     pub fn request(&self, id: RequestId) -> Result<Option<Request>> {
-        let rtx = self.db.begin_read()?;
-        let t = rtx.open_table(REQUESTS)?;
-        let r = t.get(id.0)?.map(|g| decode("request", g.value())).transpose()?;
-        Ok(r)
+        Self::request_in(&self.db.begin_read()?, id)
     }
 
     /// A request's deliveries (for `message/status`).
     pub fn deliveries_of(&self, id: RequestId) -> Result<Vec<Delivery>> {
         let rtx = self.db.begin_read()?;
-        let t = rtx.open_table(REQUESTS)?;
-        let Some(g) = t.get(id.0)? else { return Err(StoreError::UnknownRequest(id)) };
-        let req: Request = decode("request", g.value())?;
+        let req = Self::request_in(&rtx, id)?.ok_or(StoreError::UnknownRequest(id))?;
         let mut out = Vec::with_capacity(req.delivery_count as usize);
         for d in req.delivery_ids() {
             out.extend(self.delivery_in(&rtx, d)?);
@@ -63,7 +71,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Deliveries to one ESI with ids after `after`, at most `limit` (paged).
+    /// Deliveries to one ESI with ids after `after`, at most `limit` (paged), in id order.
+    ///
+    /// A maintenance query: there is no per-ESI index (schema 2 dropped it to keep the queue
+    /// small on disk), so this scans the delivery rows from `after` on, ~0.1–0.2 µs per row.
     pub fn deliveries_for_esi(
         &self,
         esi: &EsiId,
@@ -72,12 +83,36 @@ impl Store {
     ) -> Result<Vec<Delivery>> {
         let rtx = self.db.begin_read()?;
         let Some(o) = Self::esi_ordinal(&rtx, esi)? else { return Ok(Vec::new()) };
-        let t = rtx.open_table(ESI_DELIVERIES)?;
         let start = after.map_or(0, |a| a.0.saturating_add(1));
-        let mut out = Vec::new();
-        for row in t.range((o, start)..=(o, u64::MAX))?.take(limit) {
-            let id = DeliveryId(row?.0.value().1);
-            out.extend(self.delivery_in(&rtx, id)?);
+        let mut recs: Vec<(u64, DeliveryRecord)> = Vec::new();
+        for row in rtx.open_table(DELIVERIES)?.range(start..)? {
+            if recs.len() >= limit {
+                break;
+            }
+            let (k, v) = row?;
+            let rec: DeliveryRecord = decode("delivery", v.value())?;
+            if rec.esi == o {
+                recs.push((k.value(), rec));
+            }
+        }
+        let mut n = 0;
+        for row in rtx.open_table(SINGLES)?.range(start..)? {
+            if n >= limit {
+                break;
+            }
+            let (k, v) = row?;
+            let single: SingleRecord = decode("single", v.value())?;
+            if single.delivery.esi == o {
+                recs.push((k.value(), single.delivery_record(k.value())));
+                n += 1;
+            }
+        }
+        recs.sort_unstable_by_key(|(id, _)| *id);
+        recs.truncate(limit);
+        let mut out = Vec::with_capacity(recs.len());
+        for (id, rec) in recs {
+            let name = self.esi_name(&rtx, rec.esi)?;
+            out.push(rec.into_delivery(DeliveryId(id), name));
         }
         Ok(out)
     }
@@ -174,8 +209,17 @@ impl Store {
         transaction: &str,
     ) -> Result<Option<RequestId>> {
         let rtx = self.db.begin_read()?;
-        let t = rtx.open_table(TRANSACTIONS)?;
-        Ok(t.get((party, transaction))?.map(|g| RequestId(g.value())))
+        let t = rtx.open_table(TX_INDEX)?;
+        let h = tx_hash(party, transaction);
+        for row in t.range((h, 0)..=(h, u64::MAX))? {
+            let id = RequestId(row?.0.value().1);
+            let req = Self::request_in(&rtx, id)?
+                .ok_or_else(|| StoreError::Corrupt(format!("tx_index names request {}", id.0)))?;
+            if req.body.party.0 == party && req.body.transaction.as_deref() == Some(transaction) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     /// One key of the `kv` table.
@@ -222,9 +266,10 @@ impl Store {
         Ok(vec![
             one(&rtx, REQUESTS)?,
             one(&rtx, DELIVERIES)?,
+            one(&rtx, SINGLES)?,
             one(&rtx, DISPATCH)?,
             one(&rtx, IN_FLIGHT)?,
-            one(&rtx, ESI_DELIVERIES)?,
+            one(&rtx, TX_INDEX)?,
             one(&rtx, ESIS)?,
             one(&rtx, DEVICES)?,
             one(&rtx, GROUPS)?,

@@ -1,6 +1,6 @@
 #![allow(clippy::many_single_char_names)]
 use super::*;
-use crate::model::{PartyId, RequestKind};
+use crate::model::{PartyId, Request, RequestKind};
 
 fn req(p: Priority, at: u64, deadline: u64) -> NewRequest {
     NewRequest {
@@ -34,7 +34,12 @@ fn accept_assigns_consecutive_ids_and_indexes() {
         vec![(DeliveryId(1), DeliveryState::Queued), (DeliveryId(2), DeliveryState::Queued)]
     );
     let b = s.accept(req(Priority::High, 11, 500), vec![to("E1", 3)]).unwrap();
-    assert_eq!(b.deliveries[0].0, DeliveryId(3));
+    assert_eq!((b.request_id, b.deliveries[0].0), (RequestId(3), DeliveryId(3)));
+    let r = s.request(b.request_id).unwrap().unwrap();
+    assert_eq!(
+        (r.first_delivery, r.delivery_count, r.body.priority),
+        (DeliveryId(3), 1, Priority::High)
+    );
     let d = s.delivery(DeliveryId(2)).unwrap().unwrap();
     assert_eq!(d.esi_id, EsiId::new("E2"));
     assert_eq!(d.eui64, Eui64(2));
@@ -190,7 +195,8 @@ fn reopen_requeues_sent_and_keeps_counters() {
     assert_eq!((rec.requeued, rec.queued, rec.requests, rec.deliveries), (1, 2, 1, 2));
     assert_eq!(s.delivery(a.deliveries[0].0).unwrap().unwrap().state, DeliveryState::Queued);
     let b = s.accept(req(Priority::Low, 0, 5), vec![to("F", 1)]).unwrap();
-    assert_eq!((b.request_id, b.deliveries[0].0), (RequestId(2), DeliveryId(3)));
+    // a request's id is its first delivery's id
+    assert_eq!((b.request_id, b.deliveries[0].0), (RequestId(3), DeliveryId(3)));
     assert_eq!(s.delivery(DeliveryId(3)).unwrap().unwrap().esi_id, EsiId::new("F"));
     assert_eq!(s.schema_version().unwrap(), crate::model::SchemaVersion(tables::SCHEMA_VERSION));
 }
@@ -289,4 +295,141 @@ fn accept_with_answers_after_commit() {
         .unwrap();
     let a = rx.recv().unwrap().unwrap();
     assert_eq!(s.delivery(a.deliveries[0].0).unwrap().unwrap().state, DeliveryState::Queued);
+}
+
+#[test]
+fn single_recipient_requests_go_through_every_transition() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = open(&dir);
+    let a = s.accept(req(Priority::Low, 100, 10_000), vec![to("E", 7)]).unwrap();
+    let id = a.deliveries[0].0;
+    assert_eq!(id.0, a.request_id.0);
+    s.mark_sent(id, Timestamp(150)).unwrap();
+    let d = s.delivery(id).unwrap().unwrap();
+    assert_eq!(
+        (d.state, d.sent_at, d.updated_at, d.eui64),
+        (DeliveryState::Sent, Some(Timestamp(150)), Timestamp(150), Eui64(7))
+    );
+    let st = s.mark_failed(id, Timestamp(160), "BUSY", Some(Timestamp(1_160))).unwrap();
+    assert_eq!(st, DeliveryState::Queued);
+    let d = s.delivery(id).unwrap().unwrap();
+    assert_eq!(
+        (d.retries, d.not_before, d.last_error.as_deref()),
+        (1, Timestamp(1_160), Some("BUSY"))
+    );
+    let mut q = Vec::new();
+    s.for_each_queued(|r| q.push((r.id, r.not_before, r.retries))).unwrap();
+    assert_eq!(q, vec![(id, Timestamp(1_160), 1)]);
+    s.mark_sent(id, Timestamp(1_200)).unwrap();
+    s.mark_delivered(id, Timestamp(1_300)).unwrap();
+    s.mark_confirmed(id, Timestamp(1_400)).unwrap();
+    let d = s.delivery(id).unwrap().unwrap();
+    assert_eq!(
+        (d.state, d.deadline, d.request_id),
+        (DeliveryState::Confirmed, Timestamp(10_000), a.request_id)
+    );
+    assert_eq!(s.deliveries_of(a.request_id).unwrap(), vec![d]);
+    // cancel of a single request, and expiry
+    let b = s.accept(req(Priority::Low, 100, 500), vec![to("E", 8)]).unwrap();
+    let c = s.accept(req(Priority::Low, 100, 10_000), vec![to("E", 9)]).unwrap();
+    let out = s.cancel(c.request_id, Timestamp(200)).unwrap();
+    assert_eq!(out.cancelled, vec![c.deliveries[0].0]);
+    assert_eq!(s.expire_due(Timestamp(600), 10).unwrap(), vec![b.deliveries[0].0]);
+    assert_eq!(s.delivery(b.deliveries[0].0).unwrap().unwrap().state, DeliveryState::Expired);
+    assert_eq!(s.open_counts().unwrap(), (0, 0));
+    let all: Vec<_> =
+        s.deliveries_for_esi(&EsiId::new("E"), None, 10).unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(all, vec![id, b.deliveries[0].0, c.deliveries[0].0]);
+}
+
+#[test]
+fn transaction_index_finds_the_first_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = open(&dir);
+    let a = s.accept(req(Priority::Low, 0, 10), vec![to("E", 1)]).unwrap();
+    let mut r2 = req(Priority::Low, 0, 10);
+    r2.transaction = Some("t-2".into());
+    let b = s.accept(r2, vec![to("E", 1), to("E", 2)]).unwrap();
+    assert_eq!(s.request_by_transaction("rep-1", "t-1").unwrap(), Some(a.request_id));
+    assert_eq!(s.request_by_transaction("rep-1", "t-2").unwrap(), Some(b.request_id));
+    assert_eq!(s.request_by_transaction("rep-2", "t-1").unwrap(), None);
+    assert_eq!(s.request_by_transaction("rep-1", "t-3").unwrap(), None);
+}
+
+/// A file as schema 1 wrote it: two requests (one with two recipients, one with one), a
+/// transaction, an ESI, the v1 indexes; opening it migrates to the current schema.
+#[test]
+fn schema_1_file_is_migrated() {
+    use crate::store::tables::{
+        encode, DeliveryRecord, DELIVERIES, ESIS, ESI_BY_NAME, REQUESTS, V1_ESI_DELIVERIES,
+        V1_TRANSACTIONS,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    {
+        let db = Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w.open_table(META).unwrap();
+            meta.insert(meta_key::SCHEMA_VERSION, 1).unwrap();
+            meta.insert(meta_key::NEXT_REQUEST, 3).unwrap();
+            meta.insert(meta_key::NEXT_DELIVERY, 4).unwrap();
+            meta.insert(meta_key::NEXT_ESI, 1).unwrap();
+            let rec =
+                EsiRecord { esi_id: EsiId::new("E"), meter_number: None, slot_capacity: None };
+            w.open_table(ESIS).unwrap().insert(0, encode(&rec).unwrap().as_slice()).unwrap();
+            w.open_table(ESI_BY_NAME).unwrap().insert("E", 0).unwrap();
+            let mut requests = w.open_table(REQUESTS).unwrap();
+            let mut deliveries = w.open_table(DELIVERIES).unwrap();
+            let mut dispatch = w.open_table(DISPATCH).unwrap();
+            let mut by_esi = w.open_table(V1_ESI_DELIVERIES).unwrap();
+            for (rid, first, count) in [(1u64, 1u64, 2u32), (2, 3, 1)] {
+                let body = req(Priority::Low, 0, 1_000);
+                let r = Request {
+                    id: RequestId(rid),
+                    body,
+                    first_delivery: DeliveryId(first),
+                    delivery_count: count,
+                };
+                requests.insert(rid, encode(&r).unwrap().as_slice()).unwrap();
+                for d in first..first + u64::from(count) {
+                    let rec = DeliveryRecord {
+                        request_id: RequestId(rid),
+                        esi: 0,
+                        eui64: d,
+                        priority: Priority::Low,
+                        state: DeliveryState::Queued,
+                        retries: 0,
+                        deadline: Timestamp(1_000),
+                        not_before: Timestamp(0),
+                        sent_at: None,
+                        updated_at: Timestamp(0),
+                        last_error: None,
+                    };
+                    deliveries.insert(d, encode(&rec).unwrap().as_slice()).unwrap();
+                    dispatch.insert(rec.dispatch_key(DeliveryId(d)), rec.dispatch_value()).unwrap();
+                    by_esi.insert((0, d), ()).unwrap();
+                }
+            }
+            w.open_table(V1_TRANSACTIONS).unwrap().insert(("rep-1", "t-1"), 2).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let (s, rec) = Store::open(&path, StoreConfig::default()).unwrap();
+    assert_eq!((rec.schema_from, rec.queued, rec.requests, rec.deliveries), (1, 3, 2, 3));
+    assert_eq!(s.schema_version().unwrap(), crate::model::SchemaVersion(SCHEMA_VERSION));
+    assert_eq!(s.request_by_transaction("rep-1", "t-1").unwrap(), Some(RequestId(2)));
+    assert_eq!(s.deliveries_of(RequestId(1)).unwrap().len(), 2);
+    assert_eq!(s.delivery(DeliveryId(3)).unwrap().unwrap().request_id, RequestId(2));
+    s.mark_sent(DeliveryId(3), Timestamp(5)).unwrap();
+    s.mark_delivered(DeliveryId(3), Timestamp(6)).unwrap();
+    // new ids continue above every old request and delivery id
+    let a = s.accept(req(Priority::Low, 0, 1_000), vec![to("E", 9)]).unwrap();
+    assert_eq!((a.request_id, a.deliveries[0].0), (RequestId(4), DeliveryId(4)));
+    let ids: Vec<_> =
+        s.deliveries_for_esi(&EsiId::new("E"), None, 10).unwrap().iter().map(|d| d.id.0).collect();
+    assert_eq!(ids, vec![1, 2, 3, 4]);
+    s.close();
+    let (_, rec) = Store::open(&path, StoreConfig::default()).unwrap();
+    assert_eq!((rec.schema_from, rec.requests, rec.deliveries), (SCHEMA_VERSION, 3, 4));
 }
