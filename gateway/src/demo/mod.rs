@@ -689,7 +689,12 @@ impl Demo {
 pub async fn run(opts: DemoOptions, exit_after_script: bool) -> Result<(), DemoError> {
     let narrator = Narrator::stdout();
     let demo = Demo::start(&opts, narrator.clone()).await?;
-    let script = demo.script().await;
+    let script = tokio::select! {
+        r = demo.script() => r,
+        () = crate::daemon::wait_for_signal() => {
+            Err(DemoError::new("script", "interrupted (Ctrl-C); stopping"))
+        }
+    };
     match script {
         Ok(_) => {}
         Err(e) => {
