@@ -64,10 +64,10 @@ impl Portal {
     pub async fn connect(port: u16, root: &str, id: &str) -> Result<Self> {
         let mut o = MqttOptions::new(format!("{id}-{}", std::process::id()), "127.0.0.1", port);
         o.set_keep_alive(Duration::from_secs(5));
-        o.set_max_packet_size(Some(16 << 20));
         o.set_clean_start(false);
         o.set_connect_properties(rumqttc::v5::mqttbytes::v5::ConnectProperties {
             session_expiry_interval: Some(600),
+            max_packet_size: Some(16 << 20),
             ..Default::default()
         });
         let (client, mut el) = AsyncClient::new(o, 10_000);

@@ -275,6 +275,9 @@ impl Drop for World {
     fn drop(&mut self) {
         // The gateway first (it holds the data directory), then the tmpfs, then the temp dir.
         let _ = self.gateway.kill9();
+        if self.tmp.is_none() {
+            let _ = self.portal.dump(&self.dir.join("mqtt-capture.txt"));
+        }
         drop(self.mount.take());
     }
 }

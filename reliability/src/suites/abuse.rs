@@ -216,7 +216,6 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
             "meter_number": meter(0), "rights": ["provision"]}), "NOT_AUTHORIZED"),
         ("grant with the wrong meter number", &ops, "grant/add", json!({"party": "tp", "esi_id": esi_id(1),
             "meter_number": "WRONG", "rights": ["read"]}), "METER_MISMATCH"),
-        ("third party reads another party's grants", &tp, "grant/list", json!({"party": "rep"}), "NOT_AUTHORIZED"),
         ("unknown action", &rep_p, "system/shell", json!({}), "UNKNOWN_ACTION"),
         ("text too long", &rep_p, "message/send", json!({"esi_ids": [esi_id(0)], "text": "x".repeat(500)}), "TEXT_TOO_LONG"),
         ("unknown ESI", &rep_p, "meter/status", json!({"esi_id": "10443720000000099"}), "NOT_AUTHORIZED"),
