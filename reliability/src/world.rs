@@ -193,9 +193,17 @@ impl World {
     /// Provisions every simulated device (TDSP over MQTT), tells it to join, waits until all
     /// are paired.
     pub async fn pair_all(&mut self) -> Result<()> {
+        self.pair(None, "prov").await
+    }
+
+    /// Provisions and pairs the devices of ESI `esi` (all with `None`); `tag` keeps the
+    /// transactions unique.
+    pub async fn pair(&self, esi: Option<usize>, tag: &str) -> Result<()> {
         let tdsp = self.party("tdsp")?.clone();
         let from = self.portal.mark();
-        for d in self.sim.devices.clone() {
+        let devices: Vec<_> =
+            self.sim.devices.iter().filter(|d| esi.is_none_or(|e| d.esi == e)).cloned().collect();
+        for d in devices.clone() {
             let body = json!({"esi_id": esi_id(d.esi), "meter_number": meter(d.esi),
                 "eui64": d.eui64, "install_code": d.install_code, "label": format!("{} {}", d.kind, d.n),
                 "join_window_minutes": 60});
@@ -204,7 +212,7 @@ impl World {
             loop {
                 let r = self
                     .portal
-                    .call(&tdsp, "device/provision", &body, &format!("prov-{}-{tries}", d.n), secs(30))
+                    .call(&tdsp, "device/provision", &body, &format!("{tag}-{}-{tries}", d.n), secs(30))
                     .await?;
                 if code(&r) == Some("COORDINATOR_OFFLINE") && tries < 100 {
                     tries += 1;
@@ -216,7 +224,7 @@ impl World {
             }
             self.sim.control(&format!("device {} rejoin", d.n))?;
         }
-        for d in self.sim.devices.clone() {
+        for d in devices {
             let eui = d.eui64.clone();
             self.portal
                 .wait_from(from, secs(90), &format!("device {} paired", d.n), |s| {

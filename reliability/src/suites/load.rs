@@ -61,6 +61,9 @@ pub struct Load {
     pub fake_codes: Vec<String>,
     /// Whether provisioning churn is part of the mix.
     pub provisioning: bool,
+    /// (ESI, requests sent by then) of every coordinator reset: a reset wipes the ESI's slot
+    /// table, so what was provisioned there before is gone by design (reported as removed).
+    pub resets: Vec<(usize, usize)>,
 }
 
 impl Load {
@@ -72,6 +75,7 @@ impl Load {
             fakes: BTreeMap::new(),
             fake_codes: Vec::new(),
             provisioning: true,
+            resets: Vec::new(),
         }
     }
 
@@ -267,6 +271,8 @@ impl Load {
         // A message replaced on the ESI by a newer one before it went out (SE keeps one
         // message per ESI): terminal and reported, not lost.
         let mut superseded_n = 0usize;
+        // Deliveries to a device a coordinator reset wiped: `undeliverable`, reported.
+        let mut wiped_n = 0usize;
         let deadline = Instant::now() + secs(180);
         let mut pending: Vec<&Accepted> = accepted.iter().collect();
         let mut round = 0u32;
@@ -283,9 +289,11 @@ impl Load {
                 let terminal = d.iter().all(|x| is_terminal(x["state"].as_str().unwrap_or("")));
                 if terminal {
                     for x in &d {
-                        let superseded = x["last_error"].as_str().is_some_and(|e| e.contains("replaced"));
-                        if superseded {
+                        let err = x["last_error"].as_str().unwrap_or("");
+                        if err.contains("replaced") {
                             superseded_n += 1;
+                        } else if err.contains("not provisioned") && !self.resets.is_empty() {
+                            wiped_n += 1;
                         } else if !matches!(x["state"].as_str(), Some("delivered" | "confirmed")) {
                             not_delivered.push(format!("{} {} {} {}", a.transaction, a.device_key, x["state"], x["last_error"]));
                         }
@@ -326,6 +334,7 @@ impl Load {
         }
         rep.fig("final delivery states", format!("{states:?}"));
         let not_done = not_delivered.len();
+        rep.fig("undeliverable: device wiped by a coordinator reset (terminal, reported)", wiped_n);
         rep.fig("superseded by a newer message before sending (terminal, reported)", superseded_n);
         rep.fig("accepted messages lost (not delivered)", not_done);
         rep.check(not_done == 0, || format!("{not_done} deliveries ended other than delivered: {not_delivered:?}"));
@@ -388,7 +397,13 @@ impl Load {
             }
         }
         let mut prov_bad = 0;
-        for (eui, (_, present)) in &provisioned {
+        let mut prov_wiped = 0;
+        for (eui, (e, present)) in &provisioned {
+            let sent_at = self.reqs.iter().rposition(|r| r.body["eui64"].as_str() == Some(eui.as_str())).unwrap_or(0);
+            if *present && self.resets.iter().any(|(re, at)| re == e && *at > sent_at) {
+                prov_wiped += 1;
+                continue;
+            }
             if listed.contains(eui) != *present {
                 prov_bad += 1;
                 rep.check(false, || format!("device {eui}: expected present={present}, listed={}", listed.contains(eui)));
@@ -396,6 +411,7 @@ impl Load {
         }
         rep.fig("provisioning outcomes checked against device/list", provisioned.len());
         rep.fig("provisioning outcomes lost", prov_bad);
+        rep.fig("provisioned devices wiped by a coordinator reset (reported as removed)", prov_wiped);
         Ok(())
     }
 

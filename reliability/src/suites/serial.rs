@@ -108,20 +108,62 @@ pub async fn run(o: &SerialOptions) -> Result<Report> {
         };
         let link = w.sim.links.get(esi).cloned().ok_or("no link")?;
         let before = target(&link);
+        let mut load_tick = Instant::now();
         let from = w.portal.mark();
         w.sim.control(&label)?;
+        if let Fault::Reset { esi } = *f {
+            load.resets.push((esi, load.reqs.len()));
+        }
         let t_back = match *f {
             Fault::Reset { .. } => Instant::now(),
             Fault::Unplug { secs: d, .. } => {
-                // Gone, then back under a new pty.
-                load_until(&w, &mut load, secs(d + 20), "the port to return", |_| {
-                    target(&link).is_some_and(|t| Some(&t) != before.as_ref())
-                })
-                .await?;
+                // Gone, then back (a new pty; the kernel may hand out the same number).
+                let mut gone = false;
+                let end = Instant::now() + secs(d + 20);
+                loop {
+                    let now_t = target(&link);
+                    if now_t.is_none() || now_t != before {
+                        gone = true;
+                    }
+                    if gone && now_t.is_some() {
+                        break;
+                    }
+                    if Instant::now() > end {
+                        return Err(format!("{label}: the port did not return (gone: {gone})"));
+                    }
+                    if load_tick.elapsed() >= Duration::from_millis(100) {
+                        load.send_next(&w).await?;
+                        load_tick = Instant::now();
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
                 Instant::now()
             }
         };
         let mark_back = w.portal.mark();
+        if let Fault::Reset { esi } = *f {
+            // The reset wiped the coordinator's slot table (a USB stick without power keeps
+            // nothing); the gateway follows the ESI (devices removed, `event/device`). The
+            // installer provisions them again once the gateway has caught up.
+            let tdsp = w.party("tdsp")?.clone();
+            let mut i = 0;
+            crate::wait_until(secs(60), "the reset ESI's devices removed", || {
+                i += 1;
+                let (w, tdsp) = (&w, &tdsp);
+                async move {
+                    let r = w.portal.call(tdsp, "device/list", &json!({"esi_id": esi_id(esi)}), &format!("rl{k}-{i}"), secs(20)).await.ok()?;
+                    let n = ok(&r).ok()?["devices"].as_array()?.iter().filter(|d| d["eui64"].as_str().is_some_and(|e| !e.starts_with("00aa"))).count();
+                    (n == 0).then_some(())
+                }
+            })
+            .await?;
+            // The devices still think they are on the (now forgetful) network.
+            for d in w.sim.devices.iter().filter(|d| d.esi == esi) {
+                let _ = w.sim.control(&format!("device {} leave", d.n));
+            }
+            w.pair(Some(esi), &format!("repair{k}")).await?;
+            rep.fig(&format!("{label}: devices re-provisioned and paired after"), format!("{} ms", t_back.elapsed().as_millis()));
+        }
         // The probe: High priority to the ESI's display, sent the moment the port is back.
         let ihd = w.sim.devices.iter().find(|d| d.esi == esi && d.kind == "ihd").map(|d| d.eui64.clone()).unwrap_or_default();
         let body = json!({"esi_ids": [esi_id(esi)], "devices": [ihd], "priority": "high",
