@@ -124,7 +124,7 @@ impl Portal {
 
     /// How many times the portal (re)subscribed.
     pub fn connects(&self) -> u32 {
-        self.state.lock().map(|s| s.connects).unwrap_or(0)
+        self.state.lock().map_or(0, |s| s.connects)
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -133,7 +133,7 @@ impl Portal {
 
     /// Messages seen so far (an index for [`Portal::wait_from`]).
     pub fn mark(&self) -> usize {
-        self.state.lock().map(|s| s.seen.len()).unwrap_or(0)
+        self.state.lock().map_or(0, |s| s.seen.len())
     }
 
     /// Waits until a message matching `pred` is seen from index `from` on.
@@ -190,7 +190,13 @@ impl Portal {
     }
 
     /// Signs `body` + `transaction` as `p` (fresh `iat` and nonce) and publishes it.
-    pub async fn send(&self, p: &Party, action: &str, body: &Value, transaction: &str) -> Result<()> {
+    pub async fn send(
+        &self,
+        p: &Party,
+        action: &str,
+        body: &Value,
+        transaction: &str,
+    ) -> Result<()> {
         let mut body = body.clone();
         body["transaction"] = Value::String(transaction.into());
         let token = sign_request(&p.key, &p.kid, &body);

@@ -67,10 +67,18 @@ pub fn stats_ms(v: &[std::time::Duration]) -> String {
     let mut ms: Vec<u128> = v.iter().map(std::time::Duration::as_millis).collect();
     ms.sort_unstable();
     let at = |q: f64| {
+        #[allow(clippy::cast_precision_loss)] // a few thousand samples at most
         let i = ((ms.len() - 1) as f64 * q).round() as usize;
         ms.get(i).copied().unwrap_or(0)
     };
-    format!("min {} / median {} / p95 {} / max {} ms (n = {})", at(0.0), at(0.5), at(0.95), at(1.0), ms.len())
+    format!(
+        "min {} / median {} / p95 {} / max {} ms (n = {})",
+        at(0.0),
+        at(0.5),
+        at(0.95),
+        at(1.0),
+        ms.len()
+    )
 }
 
 /// Prints a suite's outcome; the exit code of the suite binaries.

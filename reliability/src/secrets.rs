@@ -25,11 +25,8 @@ impl Secret {
 
     /// From hex text (non-hex characters ignored).
     pub fn from_hex(what: &'static str, text: &str) -> Self {
-        let digits: Vec<u8> = text
-            .chars()
-            .filter_map(|c| c.to_digit(16))
-            .map(|d| d as u8)
-            .collect();
+        let digits: Vec<u8> =
+            text.chars().filter_map(|c| c.to_digit(16)).map(|d| d as u8).collect();
         let bytes = digits
             .chunks_exact(2)
             .filter_map(|p| match p {

@@ -145,7 +145,8 @@ impl Sim {
                     words.iter().position(|x| *x == w).and_then(|i| words.get(i + 1)).copied()
                 };
                 let n = words.first().and_then(|w| w.parse().ok()).ctx("device number")?;
-                let kind = words.get(1).map(|k| k.trim_start_matches('(').to_owned()).ctx("kind")?;
+                let kind =
+                    words.get(1).map(|k| k.trim_start_matches('(').to_owned()).ctx("kind")?;
                 let esi = word_after("esi").and_then(|w| w.parse().ok()).ctx("device esi")?;
                 let eui64 = word_after("eui64").ctx("device eui64")?.to_lowercase();
                 let code = word_after("code").ctx("install code")?.trim_end_matches(':').to_owned();

@@ -137,8 +137,7 @@ impl World {
         };
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+            .map_or(0, |d| d.subsec_nanos());
         let gw_id = format!("rel-{}-{}-{nanos}", o.name, std::process::id());
         let mut cfg = GwConfig::new(&dir, &gw_id, sim.links.clone(), broker);
         cfg.mqtt_extra.clone_from(&o.mqtt_extra);
@@ -183,7 +182,10 @@ impl World {
             ] {
                 let body = json!({"party": party, "esi_id": esi_id(e), "meter_number": meter(e),
                                   "rights": rights});
-                let r = self.portal.call(&ops, "grant/add", &body, &format!("g-{party}-{e}"), secs(30)).await?;
+                let r = self
+                    .portal
+                    .call(&ops, "grant/add", &body, &format!("g-{party}-{e}"), secs(30))
+                    .await?;
                 ok(&r)?;
             }
         }
@@ -212,7 +214,13 @@ impl World {
             loop {
                 let r = self
                     .portal
-                    .call(&tdsp, "device/provision", &body, &format!("{tag}-{}-{tries}", d.n), secs(30))
+                    .call(
+                        &tdsp,
+                        "device/provision",
+                        &body,
+                        &format!("{tag}-{}-{tries}", d.n),
+                        secs(30),
+                    )
                     .await?;
                 if code(&r) == Some("COORDINATOR_OFFLINE") && tries < 100 {
                     tries += 1;
@@ -251,7 +259,12 @@ impl World {
     pub fn scan_targets(&self) -> Result<Vec<PathBuf>> {
         let capture = self.dir.join("mqtt-capture.txt");
         self.portal.dump(&capture)?;
-        Ok(vec![self.gateway.log.clone(), capture, self.audit_log(), self.dir.join("mosquitto/mosquitto.log")])
+        Ok(vec![
+            self.gateway.log.clone(),
+            capture,
+            self.audit_log(),
+            self.dir.join("mosquitto/mosquitto.log"),
+        ])
     }
 
     pub fn audit_log(&self) -> PathBuf {
@@ -260,7 +273,8 @@ impl World {
 
     /// Verifies the audit chain (the library's `gateway audit verify`).
     pub fn verify_audit(&self) -> Result<u64> {
-        let r = gateway::audit::verify(self.audit_log()).map_err(|e| format!("audit verify: {e}"))?;
+        let r =
+            gateway::audit::verify(self.audit_log()).map_err(|e| format!("audit verify: {e}"))?;
         Ok(r.records)
     }
 

@@ -391,7 +391,9 @@ impl Device {
             let poll = h.frame_type == FrameType::ClusterSpecific
                 && matches!(
                     (o.cluster, h.command_id),
-                    (ClusterId::MESSAGING, 0x00) | (ClusterId::PRICE, 0x00 | 0x01) | (ClusterId::DEMAND_RESPONSE_LOAD_CONTROL, 0x01)
+                    (ClusterId::MESSAGING, 0x00)
+                        | (ClusterId::PRICE, 0x00 | 0x01)
+                        | (ClusterId::DEMAND_RESPONSE_LOAD_CONTROL, 0x01)
                 );
             if poll {
                 if self.recent_polls.len() >= 16 {
@@ -415,7 +417,9 @@ impl Device {
                     format!("CancelMessage {}", m.message_id)
                 }
             },
-            Payload::Cluster(ClusterCommand::PriceServer(price::ServerCommand::PublishPrice(p))) => {
+            Payload::Cluster(ClusterCommand::PriceServer(price::ServerCommand::PublishPrice(
+                p,
+            ))) => {
                 format!("PublishPrice {}", p.issuer_event_id)
             }
             Payload::Cluster(ClusterCommand::DrlcServer(c)) => match c {

@@ -108,7 +108,7 @@ impl Gateway {
     ) -> Self {
         let now = u32::try_from(Timestamp::now().as_millis() / 1000).unwrap_or(u32::MAX);
         let reserved = match store.kv_get(EVENT_ID_NS, EVENT_ID_KEY) {
-            Ok(Some(b)) => b.try_into().map(u32::from_le_bytes).unwrap_or(0),
+            Ok(Some(b)) => b.try_into().map_or(0, u32::from_le_bytes),
             Ok(None) => 0,
             Err(e) => {
                 error!(error = %e, "reading the issuer event id ceiling");
@@ -180,7 +180,11 @@ impl Gateway {
         let ceiling = next.saturating_add(EVENT_ID_BLOCK);
         self.db(move |s| {
             s.kv_write(
-                vec![(EVENT_ID_NS.into(), EVENT_ID_KEY.into(), Some(ceiling.to_le_bytes().to_vec()))],
+                vec![(
+                    EVENT_ID_NS.into(),
+                    EVENT_ID_KEY.into(),
+                    Some(ceiling.to_le_bytes().to_vec()),
+                )],
                 true,
             )
         })

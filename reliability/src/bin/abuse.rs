@@ -4,7 +4,9 @@ use clap::Parser;
 use reliability::suites::abuse::{run, AbuseOptions};
 
 #[derive(Debug, Parser)]
-#[command(about = "forged/replayed/expired requests, foreign grants, move-out race, oversize, flood; secret scan")]
+#[command(
+    about = "forged/replayed/expired requests, foreign grants, move-out race, oversize, flood; secret scan"
+)]
 struct Args {
     #[arg(long, default_value_t = 600)]
     flood: usize,
@@ -17,5 +19,7 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
     let a = Args::parse();
-    reliability::report::finish(run(&AbuseOptions { flood: a.flood, race: a.race, seed: a.seed }).await)
+    reliability::report::finish(
+        run(&AbuseOptions { flood: a.flood, race: a.race, seed: a.seed }).await,
+    )
 }

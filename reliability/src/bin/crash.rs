@@ -7,7 +7,9 @@ use reliability::suites::crash::{run, CrashOptions};
 use reliability::world::BrokerKind;
 
 #[derive(Debug, Parser)]
-#[command(about = "kill -9 the gateway under mixed MQTT load, N times; check nothing accepted is lost")]
+#[command(
+    about = "kill -9 the gateway under mixed MQTT load, N times; check nothing accepted is lost"
+)]
 struct Args {
     /// How many times to kill and restart the gateway.
     #[arg(long, default_value_t = 100)]

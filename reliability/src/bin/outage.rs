@@ -4,7 +4,9 @@ use clap::Parser;
 use reliability::suites::outage::{run, OutageOptions};
 
 #[derive(Debug, Parser)]
-#[command(about = "stop the suite's own Mosquitto for 1-60 s under load; events and requests survive")]
+#[command(
+    about = "stop the suite's own Mosquitto for 1-60 s under load; events and requests survive"
+)]
 struct Args {
     #[arg(long, default_value_t = 4)]
     seed: u64,

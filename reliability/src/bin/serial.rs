@@ -4,7 +4,9 @@ use clap::Parser;
 use reliability::suites::serial::{run, SerialOptions};
 
 #[derive(Debug, Parser)]
-#[command(about = "byte drops, corruption, coordinator resets and 1-30 s unplugs under load; recovery times")]
+#[command(
+    about = "byte drops, corruption, coordinator resets and 1-30 s unplugs under load; recovery times"
+)]
 struct Args {
     #[arg(long, default_value_t = 2)]
     seed: u64,

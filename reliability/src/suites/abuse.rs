@@ -36,10 +36,7 @@ const RATE: u32 = 20;
 const BURST: u32 = 40;
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 struct Cases<'a> {
@@ -58,7 +55,14 @@ impl Cases<'_> {
 
     /// Publishes `payload` raw on `action` under transaction `t` (inside the payload) and
     /// expects the error `want`.
-    async fn expect_raw(&mut self, case: &str, action: &str, payload: Vec<u8>, t: &str, want: &str) -> Result<()> {
+    async fn expect_raw(
+        &mut self,
+        case: &str,
+        action: &str,
+        payload: Vec<u8>,
+        t: &str,
+        want: &str,
+    ) -> Result<()> {
         self.w.portal.publish_raw(action, payload).await?;
         self.expect_answer(case, t, want).await
     }
@@ -81,13 +85,15 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     wo.sim.seed = o.seed;
     wo.sim.esis = 2;
     wo.sim.kinds_per_esi = vec!["ihd"];
-    wo.mqtt_extra = format!("rate_per_second = {RATE}\nrate_burst = {BURST}\nmax_payload_bytes = 16384\n");
+    wo.mqtt_extra =
+        format!("rate_per_second = {RATE}\nrate_burst = {BURST}\nmax_payload_bytes = 16384\n");
     let w = World::start(&wo).await?;
     let ops = w.party("ops")?.clone();
     let rep_p = w.party("rep")?.clone();
     let tp = w.party("tp")?.clone();
     let nobody = w.party("nobody")?.clone();
-    let ihd0 = w.sim.devices.iter().find(|d| d.esi == 0).map(|d| d.eui64.clone()).unwrap_or_default();
+    let ihd0 =
+        w.sim.devices.iter().find(|d| d.esi == 0).map(|d| d.eui64.clone()).unwrap_or_default();
     // The third party: read on ESI 0 only.
     let g = json!({"party": "tp", "esi_id": esi_id(0), "meter_number": meter(0), "rights": ["read", "message"]});
     ok(&w.portal.call(&ops, "grant/add", &g, "tp-grant", secs(20)).await?)?;
@@ -97,7 +103,14 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     // --- signatures ---
     let t = c.t();
     let forged = sign_request(&gateway::auth::keys::generate_signing_key(), &rep_p.kid, &read(&t));
-    c.expect_raw("forged signature (another key, rep's kid)", "meter/status", forged.into_bytes(), &t, "NOT_AUTHORIZED").await?;
+    c.expect_raw(
+        "forged signature (another key, rep's kid)",
+        "meter/status",
+        forged.into_bytes(),
+        &t,
+        "NOT_AUTHORIZED",
+    )
+    .await?;
     let t = c.t();
     let good = sign_request(&rep_p.key, &rep_p.kid, &read(&t));
     let parts: Vec<&str> = good.split('.').collect();
@@ -108,24 +121,44 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
         body["iat"] = json!(now());
         body["nonce"] = json!(random_nonce());
         let tampered = format!("{h}.{}.{s}", b64.encode(body.to_string()));
-        c.expect_raw("tampered payload, original signature", "meter/status", tampered.into_bytes(), &t, "NOT_AUTHORIZED").await?;
+        c.expect_raw(
+            "tampered payload, original signature",
+            "meter/status",
+            tampered.into_bytes(),
+            &t,
+            "NOT_AUTHORIZED",
+        )
+        .await?;
         let t = c.t();
         let mut body = read(&t);
         body["iat"] = json!(now());
         body["nonce"] = json!(random_nonce());
         let none_h = b64.encode(json!({"alg": "none", "kid": rep_p.kid}).to_string());
         let alg_none = format!("{none_h}.{}.", b64.encode(body.to_string()));
-        c.expect_raw("alg none, no signature", "meter/status", alg_none.into_bytes(), &t, "NOT_AUTHORIZED").await?;
+        c.expect_raw(
+            "alg none, no signature",
+            "meter/status",
+            alg_none.into_bytes(),
+            &t,
+            "NOT_AUTHORIZED",
+        )
+        .await?;
         let t = c.t();
         let mut body = read(&t);
         body["iat"] = json!(now());
         body["nonce"] = json!(random_nonce());
-        let hs = sign_compact(&rep_p.key, &json!({"alg": "HS256", "kid": rep_p.kid}), body.to_string().as_bytes());
-        c.expect_raw("alg HS256 header", "meter/status", hs.into_bytes(), &t, "NOT_AUTHORIZED").await?;
+        let hs = sign_compact(
+            &rep_p.key,
+            &json!({"alg": "HS256", "kid": rep_p.kid}),
+            body.to_string().as_bytes(),
+        );
+        c.expect_raw("alg HS256 header", "meter/status", hs.into_bytes(), &t, "NOT_AUTHORIZED")
+            .await?;
     }
     let t = c.t();
     let unknown_kid = sign_request(&rep_p.key, "mallory-k9", &read(&t));
-    c.expect_raw("unknown kid", "meter/status", unknown_kid.into_bytes(), &t, "NOT_AUTHORIZED").await?;
+    c.expect_raw("unknown kid", "meter/status", unknown_kid.into_bytes(), &t, "NOT_AUTHORIZED")
+        .await?;
     // Not a JWS at all: no transaction can be read, so the answer has none; count by topic.
     for (case, payload) in [
         ("bare JSON in jws mode", read("raw1").to_string().into_bytes()),
@@ -154,7 +187,13 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     c.n += 1;
     let topic = format!("{}/response/meter/status", w.root);
     let tt = t.clone();
-    let r = w.portal.wait_from(from, secs(20), "replay answer", |s| s.topic == topic && s.json()["transaction"] == tt.as_str()).await?.json();
+    let r = w
+        .portal
+        .wait_from(from, secs(20), "replay answer", |s| {
+            s.topic == topic && s.json()["transaction"] == tt.as_str()
+        })
+        .await?
+        .json();
     if code(&r) == Some("NOT_AUTHORIZED") {
         c.rejected += 1;
     } else {
@@ -168,7 +207,14 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     ok(&w.portal.response(&t1, secs(20)).await?)?;
     let t2 = c.t();
     let b = sign_request_at(&rep_p.key, &rep_p.kid, &read(&t2), now(), &nonce);
-    c.expect_raw("nonce reused with another body", "meter/status", b.into_bytes(), &t2, "NOT_AUTHORIZED").await?;
+    c.expect_raw(
+        "nonce reused with another body",
+        "meter/status",
+        b.into_bytes(),
+        &t2,
+        "NOT_AUTHORIZED",
+    )
+    .await?;
     // A replayed message/send with its transaction: same answer, carried out once.
     let t = c.t();
     let body = json!({"esi_ids": [esi_id(0)], "devices": [ihd0], "priority": "high",
@@ -184,12 +230,25 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     let topic = format!("{}/response/message/send", w.root);
     let tt = t.clone();
     crate::wait_until(secs(20), "three replay answers", || {
-        let n = w.portal.seen().iter().skip(from).filter(|s| s.topic == topic && s.json()["transaction"] == tt.as_str()).count();
+        let n = w
+            .portal
+            .seen()
+            .iter()
+            .skip(from)
+            .filter(|s| s.topic == topic && s.json()["transaction"] == tt.as_str())
+            .count();
         async move { (n >= 3).then_some(()) }
     })
     .await?;
     c.n += 1;
-    let again: Vec<Value> = w.portal.seen().iter().skip(from).filter(|s| s.topic == topic && s.json()["transaction"] == t.as_str()).map(crate::portal::Seen::json).collect();
+    let again: Vec<Value> = w
+        .portal
+        .seen()
+        .iter()
+        .skip(from)
+        .filter(|s| s.topic == topic && s.json()["transaction"] == t.as_str())
+        .map(crate::portal::Seen::json)
+        .collect();
     if again.iter().all(|a| a["data"]["message_id"] == mid) {
         c.rejected += 1;
     } else {
@@ -198,27 +257,81 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     // Expired and future tokens (max_skew 5 min).
     let t = c.t();
     let old = sign_request_at(&rep_p.key, &rep_p.kid, &read(&t), now() - 3600, &random_nonce());
-    c.expect_raw("expired token (iat 1 h ago)", "meter/status", old.into_bytes(), &t, "NOT_AUTHORIZED").await?;
+    c.expect_raw(
+        "expired token (iat 1 h ago)",
+        "meter/status",
+        old.into_bytes(),
+        &t,
+        "NOT_AUTHORIZED",
+    )
+    .await?;
     let t = c.t();
     let future = sign_request_at(&rep_p.key, &rep_p.kid, &read(&t), now() + 3600, &random_nonce());
-    c.expect_raw("token from the future (iat in 1 h)", "meter/status", future.into_bytes(), &t, "NOT_AUTHORIZED").await?;
+    c.expect_raw(
+        "token from the future (iat in 1 h)",
+        "meter/status",
+        future.into_bytes(),
+        &t,
+        "NOT_AUTHORIZED",
+    )
+    .await?;
 
     // --- grants ---
     let t = c.t();
     let r = w.portal.call(&tp, "meter/status", &json!({"esi_id": esi_id(1)}), &t, secs(20)).await?;
     c.n += 1;
-    if code(&r) == Some("NOT_AUTHORIZED") { c.rejected += 1 } else { c.rep.check(false, || format!("grant for another ESIID: {r}")) }
+    if code(&r) == Some("NOT_AUTHORIZED") {
+        c.rejected += 1;
+    } else {
+        c.rep.check(false, || format!("grant for another ESIID: {r}"));
+    }
     for (case, party, action, body, want) in [
-        ("party without grants reads", &nobody, "meter/status", json!({"esi_id": esi_id(0)}), "NOT_AUTHORIZED"),
-        ("third party provisions", &tp, "device/provision", json!({"esi_id": esi_id(0), "meter_number": meter(0),
-            "eui64": "00aa000000000001", "install_code": "83FED3407A939723A5C639B26916D505C3B5"}), "NOT_AUTHORIZED"),
-        ("REP grants itself rights", &rep_p, "grant/add", json!({"party": "rep", "esi_id": esi_id(0),
-            "meter_number": meter(0), "rights": ["provision"]}), "NOT_AUTHORIZED"),
-        ("grant with the wrong meter number", &ops, "grant/add", json!({"party": "tp", "esi_id": esi_id(1),
-            "meter_number": "WRONG", "rights": ["read"]}), "METER_MISMATCH"),
+        (
+            "party without grants reads",
+            &nobody,
+            "meter/status",
+            json!({"esi_id": esi_id(0)}),
+            "NOT_AUTHORIZED",
+        ),
+        (
+            "third party provisions",
+            &tp,
+            "device/provision",
+            json!({"esi_id": esi_id(0), "meter_number": meter(0),
+            "eui64": "00aa000000000001", "install_code": "83FED3407A939723A5C639B26916D505C3B5"}),
+            "NOT_AUTHORIZED",
+        ),
+        (
+            "REP grants itself rights",
+            &rep_p,
+            "grant/add",
+            json!({"party": "rep", "esi_id": esi_id(0),
+            "meter_number": meter(0), "rights": ["provision"]}),
+            "NOT_AUTHORIZED",
+        ),
+        (
+            "grant with the wrong meter number",
+            &ops,
+            "grant/add",
+            json!({"party": "tp", "esi_id": esi_id(1),
+            "meter_number": "WRONG", "rights": ["read"]}),
+            "METER_MISMATCH",
+        ),
         ("unknown action", &rep_p, "system/shell", json!({}), "UNKNOWN_ACTION"),
-        ("text too long", &rep_p, "message/send", json!({"esi_ids": [esi_id(0)], "text": "x".repeat(500)}), "TEXT_TOO_LONG"),
-        ("unknown ESI", &rep_p, "meter/status", json!({"esi_id": "10443720000000099"}), "NOT_AUTHORIZED"),
+        (
+            "text too long",
+            &rep_p,
+            "message/send",
+            json!({"esi_ids": [esi_id(0)], "text": "x".repeat(500)}),
+            "TEXT_TOO_LONG",
+        ),
+        (
+            "unknown ESI",
+            &rep_p,
+            "meter/status",
+            json!({"esi_id": "10443720000000099"}),
+            "NOT_AUTHORIZED",
+        ),
     ] {
         let t = c.t();
         w.portal.send(party, action, &body, &t).await?;
@@ -226,24 +339,42 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     }
     // Oversize and deeply nested payloads.
     let t = c.t();
-    let big = sign_request(&rep_p.key, &rep_p.kid, &json!({"esi_id": esi_id(0), "transaction": t, "pad": "A".repeat(40_000)}));
+    let big = sign_request(
+        &rep_p.key,
+        &rep_p.kid,
+        &json!({"esi_id": esi_id(0), "transaction": t, "pad": "A".repeat(40_000)}),
+    );
     c.n += 1;
     let from = w.portal.mark();
     w.portal.publish_raw("meter/status", big.into_bytes()).await?;
     let topic = format!("{}/response/meter/status", w.root);
-    let r = w.portal.wait_from(from, secs(20), "oversize answer", |s| s.topic == topic).await?.json();
-    if code(&r) == Some("BAD_REQUEST") { c.rejected += 1 } else { c.rep.check(false, || format!("oversize payload: {r}")) }
+    let r =
+        w.portal.wait_from(from, secs(20), "oversize answer", |s| s.topic == topic).await?.json();
+    if code(&r) == Some("BAD_REQUEST") {
+        c.rejected += 1;
+    } else {
+        c.rep.check(false, || format!("oversize payload: {r}"));
+    }
     let t = c.t();
     let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
     let mut b = json!({"esi_id": esi_id(0), "transaction": t});
-    b["deep"] = serde_json::from_str(&format!("{}0{}", "[".repeat(100), "]".repeat(100))).unwrap_or(Value::Null);
+    b["deep"] = serde_json::from_str(&format!("{}0{}", "[".repeat(100), "]".repeat(100)))
+        .unwrap_or(Value::Null);
     w.portal.send(&rep_p, "meter/status", &b, &t).await?;
     c.expect_answer("100-deep nested field", &t, "BAD_REQUEST").await?;
     c.n += 1;
     let from = w.portal.mark();
     w.portal.publish_raw("meter/status", nested.into_bytes()).await?;
-    let r = w.portal.wait_from(from, secs(20), "nested garbage answer", |s| s.topic == topic).await?.json();
-    if matches!(code(&r), Some("BAD_REQUEST" | "NOT_AUTHORIZED")) { c.rejected += 1 } else { c.rep.check(false, || format!("5000-deep garbage: {r}")) }
+    let r = w
+        .portal
+        .wait_from(from, secs(20), "nested garbage answer", |s| s.topic == topic)
+        .await?
+        .json();
+    if matches!(code(&r), Some("BAD_REQUEST" | "NOT_AUTHORIZED")) {
+        c.rejected += 1;
+    } else {
+        c.rep.check(false, || format!("5000-deep garbage: {r}"));
+    }
 
     // --- move-out race ---
     let (n_race, rejected_before) = (o.race, c.rejected);
@@ -256,7 +387,14 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
         ts.push(t);
         if i == mid_i {
             move_t = c.t();
-            w.portal.send(&ops, "esi/move_out", &json!({"esi_id": esi_id(0), "meter_number": meter(0)}), &move_t).await?;
+            w.portal
+                .send(
+                    &ops,
+                    "esi/move_out",
+                    &json!({"esi_id": esi_id(0), "meter_number": meter(0)}),
+                    &move_t,
+                )
+                .await?;
         }
     }
     let mv = w.portal.response(&move_t, secs(20)).await?;
@@ -265,9 +403,14 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     let mut after_ok = 0;
     for _ in 0..10 {
         let t = c.t();
-        let r = w.portal.call(&tp, "meter/status", &json!({"esi_id": esi_id(0)}), &t, secs(20)).await?;
+        let r =
+            w.portal.call(&tp, "meter/status", &json!({"esi_id": esi_id(0)}), &t, secs(20)).await?;
         c.n += 1;
-        if code(&r) == Some("NOT_AUTHORIZED") { c.rejected += 1 } else { after_ok += 1 }
+        if code(&r) == Some("NOT_AUTHORIZED") {
+            c.rejected += 1;
+        } else {
+            after_ok += 1;
+        }
     }
     let mut race_ok = 0;
     for t in &ts {
@@ -276,12 +419,20 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
             race_ok += 1;
         }
     }
-    c.rep.check(after_ok == 0, || format!("{after_ok} requests of the moved-out party served after the move-out"));
-    let gl = w.portal.call(&ops, "grant/list", &json!({"esi_id": esi_id(0)}), "gl-after-move", secs(20)).await?;
+    c.rep.check(after_ok == 0, || {
+        format!("{after_ok} requests of the moved-out party served after the move-out")
+    });
+    let gl = w
+        .portal
+        .call(&ops, "grant/list", &json!({"esi_id": esi_id(0)}), "gl-after-move", secs(20))
+        .await?;
     let left = ok(&gl)?["grants"].as_array().map_or(0, Vec::len);
     c.rep.check(left == 0, || format!("{left} grants left on the ESI after move-out"));
     let _ = rejected_before;
-    c.rep.fig("move-out race: racing requests served before / refused", format!("{race_ok} / {}", n_race - race_ok));
+    c.rep.fig(
+        "move-out race: racing requests served before / refused",
+        format!("{race_ok} / {}", n_race - race_ok),
+    );
 
     // --- flood ---
     // rep2 gets a grant on ESI 1 (the moved-out ESI 0 has none); rep floods, rep2 is served.
@@ -314,16 +465,28 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
     }
     let elapsed = last.duration_since(t0).as_secs_f64();
     let allowed = f64::from(BURST) + f64::from(RATE) * elapsed + 2.0;
-    c.rep.check(f64::from(served) <= allowed, || format!("flood: {served} served, the limit allows {allowed:.0}"));
+    c.rep.check(f64::from(served) <= allowed, || {
+        format!("flood: {served} served, the limit allows {allowed:.0}")
+    });
     c.rep.check(limited > 0, || "flood: nothing was rate limited".into());
     let mut other_served = 0;
     for t in &other_ts {
         let r = w.portal.response(t, secs(60)).await?;
-        if code(&r).is_none() { other_served += 1 } else { c.rep.check(false, || format!("other party refused during the flood: {r}")) }
+        if code(&r).is_none() {
+            other_served += 1;
+        } else {
+            c.rep.check(false, || format!("other party refused during the flood: {r}"));
+        }
     }
     c.n += limited as usize;
     c.rejected += limited as usize;
-    c.rep.fig("flood: sent / served / RATE_LIMITED (over s)", format!("{} / {served} / {limited} ({elapsed:.1} s, limit {RATE}/s burst {BURST})", o.flood));
+    c.rep.fig(
+        "flood: sent / served / RATE_LIMITED (over s)",
+        format!(
+            "{} / {served} / {limited} ({elapsed:.1} s, limit {RATE}/s burst {BURST})",
+            o.flood
+        ),
+    );
     c.rep.fig("flood: other party served", format!("{other_served} / {}", other_ts.len()));
     let (n, rejected) = (c.n, c.rejected);
     rep.fig("abuse cases (incl. flood refusals)", n);
@@ -338,9 +501,15 @@ pub async fn run(o: &AbuseOptions) -> Result<Report> {
         Err(e) => rep.check(false, || e),
     }
     let mut secrets = w.sim.secrets();
-    secrets.push(crate::secrets::Secret::from_hex("install code", "83FED3407A939723A5C639B26916D505C3B5"));
+    secrets.push(crate::secrets::Secret::from_hex(
+        "install code",
+        "83FED3407A939723A5C639B26916D505C3B5",
+    ));
     let scan = crate::secrets::scan_files(&w.scan_targets()?, &secrets);
-    rep.fig("secret scan (files, bytes, secrets, findings)", format!("{}, {}, {}, {}", scan.files, scan.bytes, scan.secrets, scan.findings.len()));
+    rep.fig(
+        "secret scan (files, bytes, secrets, findings)",
+        format!("{}, {}, {}, {}", scan.files, scan.bytes, scan.secrets, scan.findings.len()),
+    );
     rep.check(scan.findings.is_empty(), || format!("secrets found: {:?}", scan.findings));
     Ok(rep)
 }

@@ -51,10 +51,16 @@ pub async fn run(o: &CrashOptions) -> Result<Report> {
         w.gateway.kill9()?;
         // The portal keeps sending while the gateway is down (queued by the broker).
         load.run_for(&w, Duration::from_millis(rng.range(0, 500)), o.interval).await?;
-        let t = w.restart(secs(60)).await.map_err(|e| format!("restart after kill {}: {e}", k + 1))?;
+        let t =
+            w.restart(secs(60)).await.map_err(|e| format!("restart after kill {}: {e}", k + 1))?;
         restarts.push(t);
         if std::env::var_os("RELIABILITY_VERBOSE").is_some() {
-            eprintln!("kill {} restarted in {} ms ({} requests so far)", k + 1, t.as_millis(), load.reqs.len());
+            eprintln!(
+                "kill {} restarted in {} ms ({} requests so far)",
+                k + 1,
+                t.as_millis(),
+                load.reqs.len()
+            );
         }
         w.sim.alive()?;
     }
@@ -71,9 +77,14 @@ pub async fn run(o: &CrashOptions) -> Result<Report> {
         Err(e) => rep.check(false, || e),
     }
     let mut secrets = w.sim.secrets();
-    secrets.extend(load.fake_codes.iter().map(|c| crate::secrets::Secret::from_hex("install code", c)));
+    secrets.extend(
+        load.fake_codes.iter().map(|c| crate::secrets::Secret::from_hex("install code", c)),
+    );
     let scan = crate::secrets::scan_files(&w.scan_targets()?, &secrets);
-    rep.fig("secret scan (files, bytes, secrets, findings)", format!("{}, {}, {}, {}", scan.files, scan.bytes, scan.secrets, scan.findings.len()));
+    rep.fig(
+        "secret scan (files, bytes, secrets, findings)",
+        format!("{}, {}, {}, {}", scan.files, scan.bytes, scan.secrets, scan.findings.len()),
+    );
     rep.check(scan.findings.is_empty(), || format!("secrets found: {:?}", scan.findings));
     Ok(rep)
 }

@@ -14,6 +14,7 @@
 //! 4. provisioning answered `ok` is in `device/list` (or was de-provisioned with `ok`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -98,24 +99,36 @@ impl Load {
         let (action, party, body) = match roll {
             0..=39 => {
                 let priority = self.pick(&["high", "medium", "low"]);
-                ("message/send", "rep", json!({"esi_ids": [esi_id(e)], "devices": [ihd],
+                (
+                    "message/send",
+                    "rep",
+                    json!({"esi_ids": [esi_id(e)], "devices": [ihd],
                     "priority": priority, "text": format!("Load {}", self.seq),
-                    "importance": "medium", "duration_minutes": 60}))
+                    "importance": "medium", "duration_minutes": 60}),
+                )
             }
             40..=54 => {
                 // One priority per ESI for prices and DR events: the ESI refuses one older than
                 // what it already holds, which mixed priorities would provoke by reordering.
-                let priority = if e % 2 == 0 { "high" } else { "medium" };
-                ("price/publish", "rep", json!({"esi_ids": [esi_id(e)],
+                let priority = if e.is_multiple_of(2) { "high" } else { "medium" };
+                (
+                    "price/publish",
+                    "rep",
+                    json!({"esi_ids": [esi_id(e)],
                     "priority": priority, "provider_id": 42, "rate_label": "PEAK", "currency": 840,
                     "price": 1000 + self.seq % 1000, "price_trailing_digit": 4, "price_tier": 2,
-                    "number_of_price_tiers": 3, "duration_minutes": 60}))
+                    "number_of_price_tiers": 3, "duration_minutes": 60}),
+                )
             }
             55..=69 => {
-                let priority = if e % 2 == 0 { "high" } else { "medium" };
-                ("drlc/event", "rep2", json!({"esi_ids": [esi_id(e)], "devices": [pct],
+                let priority = if e.is_multiple_of(2) { "high" } else { "medium" };
+                (
+                    "drlc/event",
+                    "rep2",
+                    json!({"esi_ids": [esi_id(e)], "devices": [pct],
                     "priority": priority, "device_classes": ["hvac"], "duration_minutes": 60,
-                    "criticality": 3, "cooling_temperature_offset": 2.0}))
+                    "criticality": 3, "cooling_temperature_offset": 2.0}),
+                )
             }
             70..=84 => match roll % 3 {
                 0 => ("meter/read", "rep", json!({"esi_id": esi_id(e)})),
@@ -146,7 +159,12 @@ impl Load {
             *b = (self.rng.next_u64() & 0xff) as u8;
         }
         let code = zse::security::InstallCode::from_code(&bytes)
-            .map(|c| c.as_bytes().iter().map(|b| format!("{b:02X}")).collect::<String>())
+            .map(|c| {
+                c.as_bytes().iter().fold(String::new(), |mut s, b| {
+                    let _ = write!(s, "{b:02X}");
+                    s
+                })
+            })
             .unwrap_or_default();
         self.fake_codes.push(code.clone());
         fakes.push(eui.clone());
@@ -180,7 +198,12 @@ impl Load {
 
     /// The accounting of the module docs; adds figures and failed checks to `rep`.
     /// `restarts_at` are the gateway start counts (epochs) after which it was killed.
-    pub async fn settle(&mut self, w: &World, rep: &mut Report, answer_wait: Duration) -> Result<()> {
+    pub async fn settle(
+        &mut self,
+        w: &World,
+        rep: &mut Report,
+        answer_wait: Duration,
+    ) -> Result<()> {
         // 1. Answers, retrying silent requests under the same transaction.
         let deadline = Instant::now() + answer_wait;
         while Instant::now() < deadline && self.unanswered(w).next().is_some() {
@@ -195,7 +218,9 @@ impl Load {
         }
         for r in &silent {
             if let Err(e) = w.portal.response(&r.transaction, secs(60)).await {
-                rep.check(false, || format!("{} ({}) never answered: {e}", r.transaction, r.action));
+                rep.check(false, || {
+                    format!("{} ({}) never answered: {e}", r.transaction, r.action)
+                });
             }
         }
         // Outcomes.
@@ -208,7 +233,8 @@ impl Load {
             let answers = w.portal.responses(&r.transaction);
             let Some(first) = answers.first() else { continue };
             // Every answer to the same transaction must be the same answer.
-            if answers.iter().any(|a| a["status"] != first["status"] || a["data"] != first["data"]) {
+            if answers.iter().any(|a| a["status"] != first["status"] || a["data"] != first["data"])
+            {
                 rep.check(false, || format!("{}: different answers {answers:?}", r.transaction));
             }
             duplicate_answers += answers.len().saturating_sub(1);
@@ -233,7 +259,9 @@ impl Load {
             match r.action {
                 "message/send" | "price/publish" | "drlc/event" => {
                     let Some(id) = request_id(data) else {
-                        rep.check(false, || format!("{}: accepted without an id: {data}", r.transaction));
+                        rep.check(false, || {
+                            format!("{}: accepted without an id: {data}", r.transaction)
+                        });
                         continue;
                     };
                     let key = match r.action {
@@ -261,7 +289,10 @@ impl Load {
         }
         rep.fig("answers by action and code", format!("{by_code:?}"));
         rep.fig("duplicate answers (broker redelivery, same answer)", duplicate_answers);
-        rep.fig("provisioning answered from state after redelivery (ALREADY_PROVISIONED / NOT_PAIRED)", state_answers);
+        rep.fig(
+            "provisioning answered from state after redelivery (ALREADY_PROVISIONED / NOT_PAIRED)",
+            state_answers,
+        );
         rep.fig("accepted requests with deliveries", accepted.len());
         // 2. Terminal states.
         let rep_party = w.party("rep")?.clone();
@@ -283,7 +314,13 @@ impl Load {
                 let t = format!("st-{}-{round}", a.transaction);
                 let r = w
                     .portal
-                    .call(&rep_party, "message/status", &json!({"message_id": a.request_id}), &t, secs(30))
+                    .call(
+                        &rep_party,
+                        "message/status",
+                        &json!({"message_id": a.request_id}),
+                        &t,
+                        secs(30),
+                    )
                     .await?;
                 let d = ok(&r)?["deliveries"].as_array().cloned().unwrap_or_default();
                 let terminal = d.iter().all(|x| is_terminal(x["state"].as_str().unwrap_or("")));
@@ -295,7 +332,10 @@ impl Load {
                         } else if err.contains("not provisioned") && !self.resets.is_empty() {
                             wiped_n += 1;
                         } else if !matches!(x["state"].as_str(), Some("delivered" | "confirmed")) {
-                            not_delivered.push(format!("{} {} {} {}", a.transaction, a.device_key, x["state"], x["last_error"]));
+                            not_delivered.push(format!(
+                                "{} {} {} {}",
+                                a.transaction, a.device_key, x["state"], x["last_error"]
+                            ));
                         }
                     }
                     final_of.insert(
@@ -320,8 +360,11 @@ impl Load {
             }
             if Instant::now() > deadline {
                 rep.check(false, || {
-                    format!("{} accepted requests not terminal after 180 s: {:?}", pending.len(),
-                        pending.iter().take(5).map(|a| &a.transaction).collect::<Vec<_>>())
+                    format!(
+                        "{} accepted requests not terminal after 180 s: {:?}",
+                        pending.len(),
+                        pending.iter().take(5).map(|a| &a.transaction).collect::<Vec<_>>()
+                    )
                 });
                 break;
             }
@@ -337,13 +380,17 @@ impl Load {
         rep.fig("undeliverable: device wiped by a coordinator reset (terminal, reported)", wiped_n);
         rep.fig("superseded by a newer message before sending (terminal, reported)", superseded_n);
         rep.fig("accepted messages lost (not delivered)", not_done);
-        rep.check(not_done == 0, || format!("{not_done} deliveries ended other than delivered: {not_delivered:?}"));
+        rep.check(not_done == 0, || {
+            format!("{not_done} deliveries ended other than delivered: {not_delivered:?}")
+        });
         // The same ZCL id (issuer event id) for two accepted requests to one device: the device
         // would take the second for a duplicate of the first.
         let mut ids: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for a in &accepted {
             for (eui, _, _) in final_of.get(&a.request_id).into_iter().flatten() {
-                ids.entry((eui.clone(), a.device_key.clone())).or_default().push(a.transaction.clone());
+                ids.entry((eui.clone(), a.device_key.clone()))
+                    .or_default()
+                    .push(a.transaction.clone());
             }
         }
         let reused: Vec<_> = ids.iter().filter(|(_, v)| v.len() > 1).collect();
@@ -368,13 +415,19 @@ impl Load {
                 if got > allowed {
                     over += 1;
                     rep.check(false, || {
-                        format!("{} ({}) reached device {n} {got} times, allowed {allowed}", a.transaction, a.device_key)
+                        format!(
+                            "{} ({}) reached device {n} {got} times, allowed {allowed}",
+                            a.transaction, a.device_key
+                        )
                     });
                 }
                 if matches!(state.as_str(), "delivered" | "confirmed") && got == 0 {
                     missing += 1;
                     rep.check(false, || {
-                        format!("{} ({}) is {state} but device {n} never got it", a.transaction, a.device_key)
+                        format!(
+                            "{} ({}) is {state} but device {n} never got it",
+                            a.transaction, a.device_key
+                        )
                     });
                 }
             }
@@ -388,7 +441,13 @@ impl Load {
         for e in 0..w.esis() {
             let r = w
                 .portal
-                .call(&tdsp, "device/list", &json!({"esi_id": esi_id(e), "page_size": 100}), &format!("final-list-{e}"), secs(30))
+                .call(
+                    &tdsp,
+                    "device/list",
+                    &json!({"esi_id": esi_id(e), "page_size": 100}),
+                    &format!("final-list-{e}"),
+                    secs(30),
+                )
                 .await?;
             for d in ok(&r)?["devices"].as_array().cloned().unwrap_or_default() {
                 if d["state"] != "removed" && d["state"] != "unpaired" {
@@ -399,19 +458,31 @@ impl Load {
         let mut prov_bad = 0;
         let mut prov_wiped = 0;
         for (eui, (e, present)) in &provisioned {
-            let sent_at = self.reqs.iter().rposition(|r| r.body["eui64"].as_str() == Some(eui.as_str())).unwrap_or(0);
+            let sent_at = self
+                .reqs
+                .iter()
+                .rposition(|r| r.body["eui64"].as_str() == Some(eui.as_str()))
+                .unwrap_or(0);
             if *present && self.resets.iter().any(|(re, at)| re == e && *at > sent_at) {
                 prov_wiped += 1;
                 continue;
             }
             if listed.contains(eui) != *present {
                 prov_bad += 1;
-                rep.check(false, || format!("device {eui}: expected present={present}, listed={}", listed.contains(eui)));
+                rep.check(false, || {
+                    format!(
+                        "device {eui}: expected present={present}, listed={}",
+                        listed.contains(eui)
+                    )
+                });
             }
         }
         rep.fig("provisioning outcomes checked against device/list", provisioned.len());
         rep.fig("provisioning outcomes lost", prov_bad);
-        rep.fig("provisioned devices wiped by a coordinator reset (reported as removed)", prov_wiped);
+        rep.fig(
+            "provisioned devices wiped by a coordinator reset (reported as removed)",
+            prov_wiped,
+        );
         Ok(())
     }
 

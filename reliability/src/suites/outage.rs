@@ -66,10 +66,19 @@ pub async fn run(o: &OutageOptions) -> Result<Report> {
         // A burst the gateway accepts now and delivers during the outage.
         for i in 0..o.burst {
             let e = i % w.esis();
-            let ihd = w.sim.devices.iter().find(|x| x.esi == e && x.kind == "ihd").map(|x| x.eui64.clone()).unwrap_or_default();
+            let ihd = w
+                .sim
+                .devices
+                .iter()
+                .find(|x| x.esi == e && x.kind == "ihd")
+                .map(|x| x.eui64.clone())
+                .unwrap_or_default();
             let body = json!({"esi_ids": [esi_id(e)], "devices": [ihd], "priority": if i % 2 == 0 { "high" } else { "low" },
                               "text": format!("Outage {k}.{i}"), "duration_minutes": 60});
-            let r = w.portal.call(&rp, "message/send", &body, &format!("burst-{k}-{i}"), secs(30)).await?;
+            let r = w
+                .portal
+                .call(&rp, "message/send", &body, &format!("burst-{k}-{i}"), secs(30))
+                .await?;
             burst_ids.push(ok(&r)?["message_id"].as_u64().ok_or("no message id")?);
         }
         let m = w.mosquitto.as_mut().ok_or("no mosquitto")?;
@@ -89,7 +98,10 @@ pub async fn run(o: &OutageOptions) -> Result<Report> {
         // The gateway is back when it republishes its state.
         w.portal.wait_online(from, secs(60)).await?;
         reconnect.push(t0.elapsed());
-        rep.fig(&format!("outage {d} s: broker back → gateway online"), format!("{} ms", t0.elapsed().as_millis()));
+        rep.fig(
+            &format!("outage {d} s: broker back → gateway online"),
+            format!("{} ms", t0.elapsed().as_millis()),
+        );
         load.run_for(&w, secs(2), Duration::from_millis(100)).await?;
     }
     rep.fig("outages", format!("{:?} s", o.outages));
@@ -111,14 +123,18 @@ pub async fn run(o: &OutageOptions) -> Result<Report> {
     })
     .await;
     match got {
-        Ok(n) => rep.fig("burst deliveries during outages whose events arrived", format!("{n} / {}", wanted.len())),
+        Ok(n) => rep.fig(
+            "burst deliveries during outages whose events arrived",
+            format!("{n} / {}", wanted.len()),
+        ),
         Err(e) => rep.check(false, || format!("events lost: {e}")),
     }
     // Order: per ESI, event times never go backwards; per delivery, states in lifecycle order.
     let seen = w.portal.seen();
     let mut last_at: BTreeMap<String, String> = BTreeMap::new();
     let mut last_state: BTreeMap<String, u8> = BTreeMap::new();
-    let (mut events, mut out_of_order, mut esi_inversions, mut worst_ms) = (0usize, 0usize, 0usize, 0i64);
+    let (mut events, mut out_of_order, mut esi_inversions, mut worst_ms) =
+        (0usize, 0usize, 0usize, 0i64);
     for s in seen.iter().skip(start_mark).filter(|s| s.topic == topic) {
         let v: Value = s.json();
         events += 1;
@@ -138,17 +154,31 @@ pub async fn run(o: &OutageOptions) -> Result<Report> {
         if let Some(p) = last_state.get(&key) {
             if st < *p {
                 out_of_order += 1;
-                rep.check(false, || format!("delivery {key}: state {} after a later one", v["state"]));
+                rep.check(false, || {
+                    format!("delivery {key}: state {} after a later one", v["state"])
+                });
             }
         }
         last_state.insert(key, st);
     }
-    rep.fig("delivery events checked / per-delivery state order violations", format!("{events} / {out_of_order}"));
-    rep.fig("per-ESI event time inversions (across deliveries; largest)", format!("{esi_inversions} ({worst_ms} ms)"));
+    rep.fig(
+        "delivery events checked / per-delivery state order violations",
+        format!("{events} / {out_of_order}"),
+    );
+    rep.fig(
+        "per-ESI event time inversions (across deliveries; largest)",
+        format!("{esi_inversions} ({worst_ms} ms)"),
+    );
     // The switch changes made during outages are in the meter events / retained status.
-    let meter_events = seen.iter().skip(start_mark).filter(|s| s.topic.ends_with("/event/meter")).count();
-    rep.fig("event/meter seen (switch toggled during each outage)", format!("{meter_events} (toggles: {switch_events_expected})"));
-    rep.check(meter_events >= switch_events_expected, || format!("{meter_events} meter events for {switch_events_expected} switch changes"));
+    let meter_events =
+        seen.iter().skip(start_mark).filter(|s| s.topic.ends_with("/event/meter")).count();
+    rep.fig(
+        "event/meter seen (switch toggled during each outage)",
+        format!("{meter_events} (toggles: {switch_events_expected})"),
+    );
+    rep.check(meter_events >= switch_events_expected, || {
+        format!("{meter_events} meter events for {switch_events_expected} switch changes")
+    });
     load.settle(&w, &mut rep, secs(30)).await?;
     w.gateway.stop(secs(20))?;
     match w.verify_audit() {

@@ -50,7 +50,11 @@ impl SerialOptions {
             seed,
             drop: 2e-4,
             corruption: 2e-4,
-            faults: vec![Fault::Reset { esi: 0 }, Fault::Unplug { esi: 1, secs: 1 }, Fault::Unplug { esi: 0, secs: 3 }],
+            faults: vec![
+                Fault::Reset { esi: 0 },
+                Fault::Unplug { esi: 1, secs: 1 },
+                Fault::Unplug { esi: 0, secs: 3 },
+            ],
         }
     }
 }
@@ -58,25 +62,6 @@ impl SerialOptions {
 fn target(link: &Path) -> Option<std::path::PathBuf> {
     let t = std::fs::read_link(link).ok()?;
     t.exists().then_some(t)
-}
-
-/// Runs load until `cond` holds (checked every load tick) or `timeout`.
-async fn load_until(
-    w: &World,
-    load: &mut Load,
-    timeout: Duration,
-    what: &str,
-    mut cond: impl FnMut(&World) -> bool,
-) -> Result<()> {
-    let end = Instant::now() + timeout;
-    while !cond(w) {
-        if Instant::now() > end {
-            return Err(format!("timed out after {timeout:?} waiting for {what}"));
-        }
-        load.send_next(w).await?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
 }
 
 fn link_state_after(w: &World, from: usize, esi: usize) -> Option<String> {
@@ -151,8 +136,22 @@ pub async fn run(o: &SerialOptions) -> Result<Report> {
                 i += 1;
                 let (w, tdsp) = (&w, &tdsp);
                 async move {
-                    let r = w.portal.call(tdsp, "device/list", &json!({"esi_id": esi_id(esi)}), &format!("rl{k}-{i}"), secs(20)).await.ok()?;
-                    let n = ok(&r).ok()?["devices"].as_array()?.iter().filter(|d| d["eui64"].as_str().is_some_and(|e| !e.starts_with("00aa"))).count();
+                    let r = w
+                        .portal
+                        .call(
+                            tdsp,
+                            "device/list",
+                            &json!({"esi_id": esi_id(esi)}),
+                            &format!("rl{k}-{i}"),
+                            secs(20),
+                        )
+                        .await
+                        .ok()?;
+                    let n = ok(&r).ok()?["devices"]
+                        .as_array()?
+                        .iter()
+                        .filter(|d| d["eui64"].as_str().is_some_and(|e| !e.starts_with("00aa")))
+                        .count();
                     (n == 0).then_some(())
                 }
             })
@@ -162,10 +161,19 @@ pub async fn run(o: &SerialOptions) -> Result<Report> {
                 let _ = w.sim.control(&format!("device {} leave", d.n));
             }
             w.pair(Some(esi), &format!("repair{k}")).await?;
-            rep.fig(&format!("{label}: devices re-provisioned and paired after"), format!("{} ms", t_back.elapsed().as_millis()));
+            rep.fig(
+                &format!("{label}: devices re-provisioned and paired after"),
+                format!("{} ms", t_back.elapsed().as_millis()),
+            );
         }
         // The probe: High priority to the ESI's display, sent the moment the port is back.
-        let ihd = w.sim.devices.iter().find(|d| d.esi == esi && d.kind == "ihd").map(|d| d.eui64.clone()).unwrap_or_default();
+        let ihd = w
+            .sim
+            .devices
+            .iter()
+            .find(|d| d.esi == esi && d.kind == "ihd")
+            .map(|d| d.eui64.clone())
+            .unwrap_or_default();
         let body = json!({"esi_ids": [esi_id(esi)], "devices": [ihd], "priority": "high",
                           "text": format!("Probe {k}"), "duration_minutes": 60});
         let r = w.portal.call(&rp, "message/send", &body, &format!("probe-{k}"), secs(30)).await?;
@@ -186,7 +194,10 @@ pub async fn run(o: &SerialOptions) -> Result<Report> {
                         online_at = Some(s.at);
                     }
                 }
-                if s.topic == delivery_topic && s.json()["message_id"] == mid && s.json()["state"] == "delivered" {
+                if s.topic == delivery_topic
+                    && s.json()["message_id"] == mid
+                    && s.json()["state"] == "delivered"
+                {
                     delivered_at = Some(s.at);
                 }
             }
@@ -204,14 +215,22 @@ pub async fn run(o: &SerialOptions) -> Result<Report> {
             &format!("{label}: link online / probe delivered after the port returned"),
             format!(
                 "{} / {}",
-                online.map_or_else(|| if went_down { "never".into() } else { "stayed online".into() }, |d| format!("{} ms", d.as_millis())),
+                online.map_or_else(
+                    || if went_down { "never".into() } else { "stayed online".into() },
+                    |d| format!("{} ms", d.as_millis())
+                ),
                 probe.map_or_else(|| "never".into(), |d| format!("{} ms", d.as_millis()))
             ),
         );
         match probe {
             Some(d) => {
                 probe_after.push(d);
-                rep.check(d <= secs(5), || format!("{label}: probe delivered {} ms after the port returned (target 5 s)", d.as_millis()));
+                rep.check(d <= secs(5), || {
+                    format!(
+                        "{label}: probe delivered {} ms after the port returned (target 5 s)",
+                        d.as_millis()
+                    )
+                });
             }
             None => rep.check(false, || format!("{label}: probe never delivered")),
         }

@@ -62,7 +62,8 @@ async fn refused(w: &World, rep: &mut Report, tag: &str, count: u64) -> Result<u
     }
     let body = json!({"esi_id": esi_id(0), "meter_number": "M0", "eui64": "00aa0000000000ff",
         "install_code": "83FED3407A939723A5C639B26916D505C3B5", "label": "x"});
-    let r = w.portal.call(&tdsp, "device/provision", &body, &format!("{tag}-prov"), secs(20)).await?;
+    let r =
+        w.portal.call(&tdsp, "device/provision", &body, &format!("{tag}-prov"), secs(20)).await?;
     if code(&r) == Some("STORAGE_UNAVAILABLE") {
         typed += 1;
     } else {
@@ -75,9 +76,20 @@ async fn refused(w: &World, rep: &mut Report, tag: &str, count: u64) -> Result<u
 async fn reads_work(w: &World, rep: &mut Report, tag: &str, ids: &[u64]) -> Result<()> {
     let rp = w.party("rep")?.clone();
     for (i, id) in ids.iter().enumerate() {
-        let r = w.portal.call(&rp, "message/status", &json!({"message_id": id}), &format!("{tag}-st{i}"), secs(20)).await?;
+        let r = w
+            .portal
+            .call(
+                &rp,
+                "message/status",
+                &json!({"message_id": id}),
+                &format!("{tag}-st{i}"),
+                secs(20),
+            )
+            .await?;
         let good = ok(&r).is_ok_and(|d| d["deliveries"].as_array().is_some_and(|v| !v.is_empty()));
-        rep.check(good, || format!("{tag}: status of accepted {id} while storage is unavailable: {r}"));
+        rep.check(good, || {
+            format!("{tag}: status of accepted {id} while storage is unavailable: {r}")
+        });
     }
     Ok(())
 }
@@ -88,7 +100,10 @@ async fn recovery(w: &World, tag: &str, ids: &mut Vec<u64>) -> Result<Option<Dur
     let rp = w.party("rep")?.clone();
     let t0 = Instant::now();
     for i in 0..300 {
-        let r = w.portal.call(&rp, "message/send", &message(w, 1000 + i), &format!("{tag}-{i}"), secs(20)).await?;
+        let r = w
+            .portal
+            .call(&rp, "message/send", &message(w, 1000 + i), &format!("{tag}-{i}"), secs(20))
+            .await?;
         if let Ok(d) = ok(&r) {
             if let Some(id) = request_id(d) {
                 ids.push(id);
@@ -122,7 +137,10 @@ pub async fn run(seed: u64) -> Result<Report> {
     let rp = w.party("rep")?.clone();
     let mut ids = Vec::new();
     for i in 0..10 {
-        let r = w.portal.call(&rp, "message/send", &message(&w, i), &format!("before-{i}"), secs(20)).await?;
+        let r = w
+            .portal
+            .call(&rp, "message/send", &message(&w, i), &format!("before-{i}"), secs(20))
+            .await?;
         ids.push(request_id(ok(&r)?).ok_or("no id")?);
     }
     // Disk full.
@@ -144,7 +162,10 @@ pub async fn run(seed: u64) -> Result<Report> {
         w.gateway.stop(secs(20))?;
         let t = w.restart(secs(30)).await?;
         let again = recovery(&w, "after-full-restart", &mut ids).await?;
-        rep.fig("recovery after a restart of the gateway", format!("restart {} ms, then {}", t.as_millis(), shown(again)));
+        rep.fig(
+            "recovery after a restart of the gateway",
+            format!("restart {} ms, then {}", t.as_millis(), shown(again)),
+        );
     }
     // Read-only: a file system with files open for writing cannot be remounted read-only, so
     // the gateway is stopped, the directory made read-only, and the gateway started on it.
@@ -161,16 +182,29 @@ pub async fn run(seed: u64) -> Result<Report> {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let status = w.gateway.exited();
         let log = std::fs::read_to_string(&w.gateway.log).unwrap_or_default();
-        let last = log.lines().rev().find(|l| l.contains("ERROR") || l.contains("rror")).unwrap_or("").to_owned();
-        rep.fig("read-only: gateway refused to start", format!("{status:?}: {}", strip_ansi(&last)));
+        let last = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("ERROR") || l.contains("rror"))
+            .unwrap_or("")
+            .to_owned();
+        rep.fig(
+            "read-only: gateway refused to start",
+            format!("{status:?}: {}", strip_ansi(&last)),
+        );
         rep.check(status.is_some(), || "read-only: neither online nor exited".into());
     }
     w.gateway.stop(secs(20))?;
     w.mount.as_ref().ok_or("no mount")?.remount(false)?;
     let t = w.restart(secs(30)).await?;
     let rec_ro = recovery(&w, "after-ro", &mut ids).await?;
-    rep.fig("recovery: writable again → restart → first request accepted", format!("{} ms + {}", t.as_millis(), shown(rec_ro)));
-    rep.check(rec_ro.is_some(), || "not accepting after the directory became writable again".into());
+    rep.fig(
+        "recovery: writable again → restart → first request accepted",
+        format!("{} ms + {}", t.as_millis(), shown(rec_ro)),
+    );
+    rep.check(rec_ro.is_some(), || {
+        "not accepting after the directory became writable again".into()
+    });
     // Everything accepted is delivered, also across a restart.
     w.gateway.stop(secs(20))?;
     w.restart(secs(30)).await?;
@@ -179,12 +213,28 @@ pub async fn run(seed: u64) -> Result<Report> {
         let st = crate::wait_until(secs(60), "delivered", || {
             let (w, rp) = (&w, &rp);
             async move {
-                let r = w.portal.call(rp, "message/status", &json!({"message_id": id}), &format!("end-{i}-{}", rand_tag()), secs(20)).await.ok()?;
+                let r = w
+                    .portal
+                    .call(
+                        rp,
+                        "message/status",
+                        &json!({"message_id": id}),
+                        &format!("end-{i}-{}", rand_tag()),
+                        secs(20),
+                    )
+                    .await
+                    .ok()?;
                 let d = &ok(&r).ok()?["deliveries"][0];
                 let s = d["state"].as_str()?.to_owned();
                 // A newer message to the same display replaces one not yet sent (SE keeps one).
                 let replaced = d["last_error"].as_str().is_some_and(|e| e.contains("replaced"));
-                crate::suites::load::is_terminal(&s).then(|| if replaced { "replaced".to_owned() } else { s })
+                crate::suites::load::is_terminal(&s).then(|| {
+                    if replaced {
+                        "replaced".to_owned()
+                    } else {
+                        s
+                    }
+                })
             }
         })
         .await?;
@@ -196,8 +246,13 @@ pub async fn run(seed: u64) -> Result<Report> {
         }
     }
     rep.fig("of which replaced by a newer message before sending", replaced);
-    rep.fig("accepted messages delivered (or replaced) after the faults and restarts", format!("{delivered} / {}", ids.len()));
-    rep.check(delivered == ids.len(), || format!("only {delivered} of {} accepted messages delivered", ids.len()));
+    rep.fig(
+        "accepted messages delivered (or replaced) after the faults and restarts",
+        format!("{delivered} / {}", ids.len()),
+    );
+    rep.check(delivered == ids.len(), || {
+        format!("only {delivered} of {} accepted messages delivered", ids.len())
+    });
     w.gateway.stop(secs(20))?;
     match w.verify_audit() {
         Ok(n) => rep.fig("audit records verified", n),
@@ -221,5 +276,5 @@ fn strip_ansi(s: &str) -> String {
 }
 
 fn rand_tag() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
