@@ -19,7 +19,8 @@ JOBS="${JOBS:-2}"
 FLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
-WORKSPACES=(zse/fuzz firmware/fuzz gateway/fuzz esi-sim/fuzz)
+# FUZZ_WORKSPACES="zse/fuzz esi-sim/fuzz" limits the workspaces.
+read -r -a WORKSPACES <<<"${FUZZ_WORKSPACES:-zse/fuzz firmware/fuzz gateway/fuzz esi-sim/fuzz}"
 declare -a ROWS=()
 found_any=0
 for ws in "${WORKSPACES[@]}"; do
