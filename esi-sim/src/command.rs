@@ -92,6 +92,8 @@ pub enum Query {
     Devices,
     Time,
     Help,
+    /// Pushed SE commands each device received, on one line.
+    Received,
 }
 
 /// One parsed line.
@@ -149,6 +151,7 @@ pub fn parse_line(line: &str) -> Result<Line, ParseError> {
         "status" => Line::Query(Query::Status),
         "devices" => Line::Query(Query::Devices),
         "time" => Line::Query(Query::Time),
+        "received" => Line::Query(Query::Received),
         "help" | "?" => Line::Query(Query::Help),
         _ => {
             p.pos -= 1;

@@ -23,7 +23,8 @@ commands (devices count from 1; ESIs from 0; `at 30s` schedules on virtual time)
   switch open | close | toggle [esi N]
   reset [esi N]                    coordinator reset
   unplug [esi N] [for 5s]          serial line (pty) gone for a while
-  status | devices | time | help";
+  status | devices | time | help
+  received                         pushed commands per device: `d1:DisplayMessage:17=1 ...`";
 
 /// One line from a client, with where to send the answer.
 #[derive(Debug)]
@@ -114,6 +115,7 @@ pub fn handle_line(sim: &mut Sim, line: &str) -> String {
         Ok(Line::Query(Query::Help)) => format!("ok:\n{HELP}\n"),
         Ok(Line::Query(Query::Status)) => format!("ok:\n{}", sim.status_text()),
         Ok(Line::Query(Query::Devices)) => format!("ok:\n{}", sim.devices_text()),
+        Ok(Line::Query(Query::Received)) => format!("ok: {}", sim.received_text()),
         Ok(Line::Query(Query::Time)) => {
             let utc = sim.esis.first().and_then(|e| e.node.snapshot(sim.now).utc);
             format!(

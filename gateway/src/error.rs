@@ -45,11 +45,14 @@ pub enum ErrorCode {
     Expired,
     /// Something failed inside the gateway; the message never says what.
     Internal,
+    /// The gateway cannot write to its data directory (disk full, read-only, I/O error): the
+    /// request was not accepted; what was accepted before is kept. Retry later.
+    StorageUnavailable,
 }
 
 impl ErrorCode {
-    /// Every code, in the order of design.md §7.
-    pub const ALL: [ErrorCode; 15] = [
+    /// Every code, in the order of design.md §7 (`STORAGE_UNAVAILABLE` added after it).
+    pub const ALL: [ErrorCode; 16] = [
         Self::BadRequest,
         Self::UnknownAction,
         Self::NotAuthorized,
@@ -65,6 +68,7 @@ impl ErrorCode {
         Self::CoordinatorOffline,
         Self::Expired,
         Self::Internal,
+        Self::StorageUnavailable,
     ];
 
     /// The stable string, as it appears on the wire.
@@ -85,6 +89,7 @@ impl ErrorCode {
             Self::CoordinatorOffline => "COORDINATOR_OFFLINE",
             Self::Expired => "EXPIRED",
             Self::Internal => "INTERNAL",
+            Self::StorageUnavailable => "STORAGE_UNAVAILABLE",
         }
     }
 }
@@ -137,6 +142,15 @@ impl ApiError {
         Self::new(ErrorCode::RateLimited, message)
     }
 
+    /// The data store cannot be written (disk full, read-only): nothing was accepted.
+    pub fn storage_unavailable() -> Self {
+        Self::new(
+            ErrorCode::StorageUnavailable,
+            "the gateway cannot write to its data store (disk full or read-only); \
+             the request was not accepted, retry later",
+        )
+    }
+
     /// An internal fault. Takes no message on purpose: log the cause where it happened.
     pub fn internal() -> Self {
         Self::new(ErrorCode::Internal, Self::INTERNAL_MESSAGE)
@@ -165,6 +179,7 @@ mod tests {
             "COORDINATOR_OFFLINE",
             "EXPIRED",
             "INTERNAL",
+            "STORAGE_UNAVAILABLE",
         ];
         for (code, s) in ErrorCode::ALL.into_iter().zip(expected) {
             assert_eq!(code.as_str(), s);

@@ -295,6 +295,12 @@ pub struct Device {
     pub behavior: Behavior,
     rng: SimRng,
     out: Vec<Outgoing>,
+    /// (cluster, TSN) of the last polls this device sent: a server command echoing one is the
+    /// answer to a poll, not a push.
+    recent_polls: std::collections::VecDeque<(ClusterId, u8)>,
+    /// Pushed SE commands received (after APS duplicate rejection), by `Command id`, e.g.
+    /// `DisplayMessage 17`: how often the ESI delivered each one to this device.
+    pub pushes: std::collections::BTreeMap<String, u32>,
 }
 
 impl Device {
@@ -312,6 +318,8 @@ impl Device {
             tsn: 0,
             rng,
             out: Vec::new(),
+            recent_polls: std::collections::VecDeque::new(),
+            pushes: std::collections::BTreeMap::new(),
         }
     }
 
@@ -376,7 +384,71 @@ impl Device {
 
     /// Frames waiting to be sent.
     pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
+        for o in &self.out {
+            // Polls whose answer is a server command: GetLastMessage, GetCurrentPrice,
+            // GetScheduledPrices, GetScheduledEvents.
+            let Ok((h, _)) = Header::parse(&o.zcl) else { continue };
+            let poll = h.frame_type == FrameType::ClusterSpecific
+                && matches!(
+                    (o.cluster, h.command_id),
+                    (ClusterId::MESSAGING, 0x00)
+                        | (ClusterId::PRICE, 0x00 | 0x01)
+                        | (ClusterId::DEMAND_RESPONSE_LOAD_CONTROL, 0x01)
+                );
+            if poll {
+                if self.recent_polls.len() >= 16 {
+                    self.recent_polls.pop_front();
+                }
+                self.recent_polls.push_back((o.cluster, h.tsn));
+            }
+        }
         std::mem::take(&mut self.out)
+    }
+
+    /// Counts a pushed Messaging, Price or DRLC server command (not a poll answer).
+    fn count_push(&mut self, cluster: ClusterId, frame: &Frame<'_>) {
+        use zse::cluster::{drlc, messaging, price};
+        let key = match &frame.payload {
+            Payload::Cluster(ClusterCommand::MessagingServer(c)) => match c {
+                messaging::ServerCommand::DisplayMessage(m) => {
+                    format!("DisplayMessage {}", m.message_id)
+                }
+                messaging::ServerCommand::CancelMessage(m) => {
+                    format!("CancelMessage {}", m.message_id)
+                }
+            },
+            Payload::Cluster(ClusterCommand::PriceServer(price::ServerCommand::PublishPrice(
+                p,
+            ))) => {
+                format!("PublishPrice {}", p.issuer_event_id)
+            }
+            Payload::Cluster(ClusterCommand::DrlcServer(c)) => match c {
+                drlc::ServerCommand::LoadControlEvent(e) => {
+                    format!("LoadControlEvent {}", e.issuer_event_id)
+                }
+                drlc::ServerCommand::CancelLoadControlEvent(e) => {
+                    format!("CancelLoadControlEvent {}", e.issuer_event_id)
+                }
+                drlc::ServerCommand::CancelAllLoadControlEvents(_) => {
+                    "CancelAllLoadControlEvents".to_string()
+                }
+            },
+            Payload::Foundation(_) => {
+                // A poll answered with a Default Response (e.g. NOT_FOUND): no longer pending.
+                if let Some(i) =
+                    self.recent_polls.iter().position(|p| *p == (cluster, frame.header.tsn))
+                {
+                    self.recent_polls.remove(i);
+                }
+                return;
+            }
+            _ => return,
+        };
+        if let Some(i) = self.recent_polls.iter().position(|p| *p == (cluster, frame.header.tsn)) {
+            self.recent_polls.remove(i);
+            return; // the answer to one of our polls
+        }
+        *self.pushes.entry(key).or_insert(0) += 1;
     }
 
     fn ctx(&mut self, now: u64) -> (Ctx<'_>, &mut Behavior) {
@@ -447,6 +519,7 @@ impl Device {
             self.on_time(now, &frame);
             return;
         }
+        self.count_push(cluster, &frame);
         let (mut ctx, behavior) = self.ctx(now);
         let handled = match behavior {
             Behavior::Ihd(b) => b.handle_frame(&mut ctx, cluster, &frame),

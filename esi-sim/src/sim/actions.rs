@@ -178,6 +178,18 @@ impl Sim {
         s
     }
 
+    /// Every pushed SE command each device received (after APS duplicate rejection; answers to
+    /// the device's own polls not counted), on one line: `d<N>:<Command>:<id>=<count> ...`.
+    pub fn received_text(&self) -> String {
+        let mut s = String::new();
+        for (i, d) in self.devices.iter().enumerate() {
+            for (k, n) in &d.pushes {
+                let _ = write!(s, "d{}:{}={n} ", i + 1, k.replace(' ', ":"));
+            }
+        }
+        s.trim_end().to_string()
+    }
+
     /// One line per device.
     pub fn devices_text(&self) -> String {
         let mut s = String::new();

@@ -1,7 +1,10 @@
 //! Demand Response and Load Control server (SE 1.0 §D.2; se10.md §4, §10 "DRLC …").
 //!
 //! The table holds scheduled and active load-control events. Rules:
-//! * Issuer Event IDs are unique: a second event with a stored id is refused (`DuplicateEvent`).
+//! * Issuer Event IDs are unique: a second, different event with a stored id is refused
+//!   (`DuplicateEvent`). The same event again (every field equal: the host repeating a request
+//!   whose result it lost, e.g. after a crash) is accepted and pushed to its recipients again,
+//!   superseding nothing: host requests are idempotent.
 //! * A new event supersedes every stored event it overlaps in time *and* device class *and*
 //!   utility enrollment group (UEG 0 = all groups) (se10.md §10, CCB 1291): those are removed;
 //!   the devices themselves report 0x07 "superseded" when the new event reaches them.
@@ -262,8 +265,15 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         let Some(now_utc) = self.clock.utc(self.now) else {
             return self.fail(request_id, CommandError::TimeNotSet);
         };
-        let checked = DrEvent::from_command(c, now_utc)
-            .and_then(|e| self.events.check(&e).map(|superseded| (e, superseded)));
+        let parsed = DrEvent::from_command(c, now_utc);
+        if let Ok(e) = &parsed {
+            if self.events.get(e.issuer_event_id) == Some(e) {
+                let Some(recipients) = self.recipients(request_id, c.targets) else { return };
+                let push = Push::LoadControlEvent { issuer_event_id: e.issuer_event_id };
+                return self.add_pushes(request_id, push, &recipients, 0);
+            }
+        }
+        let checked = parsed.and_then(|e| self.events.check(&e).map(|superseded| (e, superseded)));
         let (event, superseded) = match checked {
             Ok(x) => x,
             Err(e) => return self.fail(request_id, e),

@@ -2,7 +2,9 @@
 //!
 //! The table holds the current and scheduled price events (at least 5). Rules:
 //! * A new price must have a higher Issuer Event ID than every stored price it overlaps in time;
-//!   otherwise the host gets `StaleIssuerEventId` (or `DuplicateEvent` for an equal id).
+//!   otherwise the host gets `StaleIssuerEventId` (or `DuplicateEvent` for an equal id). The
+//!   same price again (every field equal: a host repeating a request whose result it lost) is
+//!   accepted and pushed again, replacing nothing: host requests are idempotent.
 //! * Stored prices that start inside the new price's period are replaced by it (removed); one
 //!   that started earlier stays in force until the new one starts.
 //! * The current price at time t is the stored price with the latest start ≤ t whose end is
@@ -250,8 +252,15 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         let Some(now_utc) = self.clock.utc(self.now) else {
             return self.fail(request_id, CommandError::TimeNotSet);
         };
-        let checked = PriceEvent::from_command(p, now_utc)
-            .and_then(|e| self.prices.check(&e).map(|replaced| (e, replaced)));
+        let parsed = PriceEvent::from_command(p, now_utc);
+        let repeat = parsed.as_ref().is_ok_and(|e| self.prices.get(e.issuer_event_id) == Some(e));
+        let checked = parsed.and_then(|e| {
+            if repeat {
+                Ok((e, 0))
+            } else {
+                self.prices.check(&e).map(|replaced| (e, replaced))
+            }
+        });
         let (event, replaced) = match checked {
             Ok(x) => x,
             Err(e) => return self.fail(request_id, e),
@@ -265,7 +274,9 @@ impl<const SLOTS: usize, const EVENTS: usize, const PRICES: usize, M: Metrology>
         if !self.check_room(request_id, recipients.len()) {
             return;
         }
-        self.prices.insert(event);
+        if !repeat {
+            self.prices.insert(event);
+        }
         let push = Push::PublishPrice { issuer_event_id: event.issuer_event_id };
         self.add_pushes(request_id, push, &recipients, replaced);
     }

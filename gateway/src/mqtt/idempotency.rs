@@ -8,7 +8,7 @@
 //! What is kept: outcomes of actions that change something (`message/send`, `device/provision`,
 //! `grant/add`, …), successes and final errors alike. Not kept: reads (repeating them is
 //! harmless and returns current data), and errors that a retry may cure (`RATE_LIMITED`,
-//! `COORDINATOR_OFFLINE`, `INTERNAL`), nor requests that failed authentication.
+//! `COORDINATOR_OFFLINE`, `INTERNAL`, `STORAGE_UNAVAILABLE`), nor requests that failed authentication.
 //!
 //! Crash safety: the broker gets the request's acknowledgement only after the outcome record is
 //! committed; a crash before that means the broker delivers the request again. For the accepting

@@ -165,7 +165,13 @@ pub fn response(action: &str, transaction: Option<&Value>, r: &Result<Value, Api
 
 /// Errors a retry may cure: never stored as a transaction's outcome.
 fn transient(code: ErrorCode) -> bool {
-    matches!(code, ErrorCode::RateLimited | ErrorCode::CoordinatorOffline | ErrorCode::Internal)
+    matches!(
+        code,
+        ErrorCode::RateLimited
+            | ErrorCode::CoordinatorOffline
+            | ErrorCode::Internal
+            | ErrorCode::StorageUnavailable
+    )
 }
 
 /// Handles one inbound message; `None` if its topic is not a request topic of this gateway.

@@ -326,7 +326,10 @@ impl Gateway {
             let payload = Payload::Price {
                 provider_id: p.provider_id,
                 rate_label: p.rate_label,
-                issuer_event_id: p.issuer_event_id.unwrap_or_else(|| self.issuer_event_id()),
+                issuer_event_id: match p.issuer_event_id {
+                    Some(id) => id,
+                    None => self.issuer_event_id().await?,
+                },
                 unit_of_measure: p.unit_of_measure,
                 currency: p.currency,
                 price_trailing_digit_and_price_tier: (p.price_trailing_digit << 4) | p.price_tier,
@@ -385,7 +388,10 @@ impl Gateway {
             let w = self.window(e.start_time.as_deref(), e.duration_minutes as u16, now)?;
             let deliveries = self.recipients(&e.targets).await?;
             let payload = Payload::DrEvent {
-                issuer_event_id: e.issuer_event_id.unwrap_or_else(|| self.issuer_event_id()),
+                issuer_event_id: match e.issuer_event_id {
+                    Some(id) => id,
+                    None => self.issuer_event_id().await?,
+                },
                 device_class,
                 utility_enrollment_group: e.utility_enrollment_group,
                 start_time: w.utc_start,

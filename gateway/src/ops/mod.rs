@@ -72,14 +72,29 @@ struct Inner {
     coordinators: HashMap<EsiId, CoordHandle>,
     health: HealthMap,
     events: EventBus,
-    /// Next issuer event id to assign (seeded from the clock: ids increase across restarts).
+    /// The last issuer event id assigned (seeded from the clock and the durable ceiling).
     next_event_id: AtomicU32,
+    /// Ids up to here are reserved durably (kv `ids/issuer_event_ceiling`): a restart starts
+    /// above it, so ids never repeat or go backwards across crashes, however fast they were
+    /// handed out.
+    event_id_ceiling: AtomicU32,
+    reserve: tokio::sync::Mutex<()>,
 }
 
-/// A store failure as the API shows it: logged here, `INTERNAL` to the caller.
+/// Issuer event ids reserved per durable write.
+const EVENT_ID_BLOCK: u32 = 10_000;
+const EVENT_ID_NS: &str = "ids";
+const EVENT_ID_KEY: &str = "issuer_event_ceiling";
+
+/// A store failure as the API shows it: logged here; `STORAGE_UNAVAILABLE` to the caller when
+/// the data directory cannot be written (disk full, read-only, I/O error, writer stopped),
+/// else `INTERNAL`. Neither message says more than that.
 pub(crate) fn internal(e: &StoreError) -> ApiError {
     error!(error = %e, "store operation failed");
-    ApiError::internal()
+    match e {
+        StoreError::Storage(_) | StoreError::Closed => ApiError::storage_unavailable(),
+        _ => ApiError::internal(),
+    }
 }
 
 impl Gateway {
@@ -91,7 +106,16 @@ impl Gateway {
         health: HealthMap,
         events: EventBus,
     ) -> Self {
-        let seed = u32::try_from(Timestamp::now().as_millis() / 1000).unwrap_or(u32::MAX);
+        let now = u32::try_from(Timestamp::now().as_millis() / 1000).unwrap_or(u32::MAX);
+        let reserved = match store.kv_get(EVENT_ID_NS, EVENT_ID_KEY) {
+            Ok(Some(b)) => b.try_into().map_or(0, u32::from_le_bytes),
+            Ok(None) => 0,
+            Err(e) => {
+                error!(error = %e, "reading the issuer event id ceiling");
+                0
+            }
+        };
+        let seed = now.max(reserved);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -101,6 +125,8 @@ impl Gateway {
                 health,
                 events,
                 next_event_id: AtomicU32::new(seed),
+                event_id_ceiling: AtomicU32::new(seed),
+                reserve: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -145,8 +171,35 @@ impl Gateway {
         }
     }
 
-    /// A fresh issuer event id (larger than any assigned before by this process).
-    fn issuer_event_id(&self) -> u32 {
+    /// A fresh issuer event id, larger than any assigned before, also by earlier runs of the
+    /// gateway: every id handed out lies under a durably reserved ceiling.
+    async fn issuer_event_id(&self) -> Result<u32, ApiError> {
+        let next = self.next_issuer_event_id();
+        if next <= self.inner.event_id_ceiling.load(Ordering::Acquire) {
+            return Ok(next);
+        }
+        let _g = self.inner.reserve.lock().await;
+        if next <= self.inner.event_id_ceiling.load(Ordering::Acquire) {
+            return Ok(next);
+        }
+        let ceiling = next.saturating_add(EVENT_ID_BLOCK);
+        self.db(move |s| {
+            s.kv_write(
+                vec![(
+                    EVENT_ID_NS.into(),
+                    EVENT_ID_KEY.into(),
+                    Some(ceiling.to_le_bytes().to_vec()),
+                )],
+                true,
+            )
+        })
+        .await?;
+        self.inner.event_id_ceiling.fetch_max(ceiling, Ordering::AcqRel);
+        Ok(next)
+    }
+
+    /// The next id of this process (clock-seeded, strictly increasing).
+    fn next_issuer_event_id(&self) -> u32 {
         let now = u32::try_from(Timestamp::now().as_millis() / 1000).unwrap_or(u32::MAX);
         let mut cur = self.inner.next_event_id.load(Ordering::Relaxed);
         loop {

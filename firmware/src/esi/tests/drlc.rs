@@ -63,13 +63,20 @@ fn load_control_event(f: &ApsFrame) -> (u8, u32, u16, u8, u32, u16) {
 fn event_is_pushed_with_absolute_start() {
     let mut h = Harness::new();
     h.pair(PCT);
-    let out = h.command(Command::LoadControlEvent(event(0x100, 0x0001, 0, 0, 30)));
-    assert_eq!(result_of(&out), Some(Ok(CommandOk::Accepted { deliveries: 1, superseded: 0 })));
-    let (_, id, class, ueg, start, duration) = load_control_event(only_frame(&out));
+    let first = h.command(Command::LoadControlEvent(event(0x100, 0x0001, 0, 0, 30)));
+    assert_eq!(result_of(&first), Some(Ok(CommandOk::Accepted { deliveries: 1, superseded: 0 })));
+    let (_, id, class, ueg, start, duration) = load_control_event(only_frame(&first));
     assert_eq!((id, class, ueg, start, duration), (0x100, 1, 0, T0, 30));
     // A duplicate id is refused.
     let out = h.command(Command::LoadControlEvent(event(0x100, 0x0002, 0, T0 + 9000, 30)));
     assert_eq!(result_of(&out), Some(Err(CommandError::DuplicateEvent)));
+    // The same event again (a host retry after a crash) is accepted and pushed again.
+    let out = h.command(Command::LoadControlEvent(event(0x100, 0x0001, 0, T0, 30)));
+    assert_eq!(result_of(&out), Some(Ok(CommandOk::Accepted { deliveries: 1, superseded: 0 })));
+    // It goes out once the first push is acknowledged (one frame in flight per device).
+    let out = h.confirm_all(&first, ApsStatus::SUCCESS);
+    let (_, id, class, _, start, duration) = load_control_event(only_frame(&out));
+    assert_eq!((id, class, start, duration), (0x100, 1, T0, 30));
 }
 
 #[test]

@@ -120,6 +120,9 @@ fn replacement_by_higher_issuer_event_id() {
     assert_eq!(result_of(&out), Some(Err(CommandError::StaleIssuerEventId { stored: 20 })));
     let out = h.command(Command::PublishPrice(price(20, T0 + 9000, 10, 2)));
     assert_eq!(result_of(&out), Some(Err(CommandError::DuplicateEvent)));
+    // The same price again (a host retry after a crash): accepted, nothing replaced.
+    let out = h.command(Command::PublishPrice(price(20, T0 + 3600, 60, 1)));
+    assert_eq!(result_of(&out), Some(Ok(CommandOk::Accepted { deliveries: 0, superseded: 0 })));
     // Higher id covering the stored start: replaces it.
     let out = h.command(Command::PublishPrice(price(21, T0 + 3000, 120, 3)));
     assert_eq!(result_of(&out), Some(Ok(CommandOk::Accepted { deliveries: 0, superseded: 1 })));
