@@ -11,6 +11,27 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// What a coordinator's serial port speaks (the gateway's `[[coordinator]] kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ncp {
+    /// The host-link protocol of the firmware coordinator (`kind = "host-link"`, the default).
+    #[default]
+    HostLink,
+    /// A Silicon Labs NCP, EZSP over ASH, up to this EZSP version (`kind = "ezsp"`); the ESI
+    /// core then runs in the gateway (docs/ezsp.md).
+    Ezsp { version: u8 },
+}
+
+impl Ncp {
+    /// The `kind` value of the gateway configuration.
+    pub const fn config_kind(self) -> &'static str {
+        match self {
+            Self::HostLink => "host-link",
+            Self::Ezsp { .. } => "ezsp",
+        }
+    }
+}
+
 /// One coordinator (ESI) of the gateway's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Coordinator {
@@ -18,6 +39,7 @@ pub struct Coordinator {
     pub baud: u32,
     pub esi_id: String,
     pub meter_number: String,
+    pub kind: Ncp,
 }
 
 /// Where the gateway's MQTT broker is.
@@ -74,11 +96,12 @@ impl GatewaySetup {
         for c in &self.coordinators {
             let _ = write!(
                 t,
-                "[[coordinator]]\nport = \"{}\"\nbaud = {}\nesi_id = \"{}\"\nmeter_number = \"{}\"\n",
+                "[[coordinator]]\nport = \"{}\"\nbaud = {}\nesi_id = \"{}\"\nmeter_number = \"{}\"\nkind = \"{}\"\n",
                 c.port.display(),
                 c.baud,
                 c.esi_id,
-                c.meter_number
+                c.meter_number,
+                c.kind.config_kind()
             );
         }
         // Short intervals so a lab run takes seconds: status polled every 2 s, a lost port
@@ -207,6 +230,7 @@ mod tests {
                 baud: 115_200,
                 esi_id: "10443720000000000".into(),
                 meter_number: "M0".into(),
+                kind: Ncp::HostLink,
             }],
             broker: Broker::External { host: "127.0.0.1".into(), port: 1883 },
             parties_toml: crate::portal::Party::config_toml(&[crate::portal::Party::new(
@@ -216,5 +240,13 @@ mod tests {
         let text = setup.config_toml(Path::new("/tmp/x"));
         let c = gateway::config::Config::parse(&text);
         assert!(c.is_ok(), "{c:?}\n{text}");
+        let mut ezsp = setup.clone();
+        ezsp.coordinators[0].kind = Ncp::Ezsp { version: 13 };
+        let text = ezsp.config_toml(Path::new("/tmp/x"));
+        let c = gateway::config::Config::parse(&text).expect("ezsp configuration parses");
+        assert!(
+            matches!(c.coordinators[0].kind, gateway::config::CoordinatorKind::Ezsp(_)),
+            "{text}"
+        );
     }
 }

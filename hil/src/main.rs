@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! hil --sim --report out/ --junit out/hil.xml      # every scenario against esi-sim
+//! hil --sim --ncp ezsp                              # … with esi-sim as an EZSP NCP
 //! hil --port /dev/ttyACM0 --scenario meter-read    # one scenario on a real coordinator
 //! hil --list
 //! ```
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use hil::gwproc::Ncp;
 use hil::report::Report;
 use hil::runner::{self, Options, Target};
 use hil::scenarios::{self, SCENARIOS};
@@ -38,6 +40,13 @@ struct Args {
     /// Slots per simulated ESI (5, 8, 10, 16).
     #[arg(long, default_value_t = 5)]
     slots: u8,
+    /// What the simulated coordinators speak: `host-link` (the firmware coordinator, default)
+    /// or `ezsp` (esi-sim's emulated Silicon Labs NCP; the gateway gets `kind = "ezsp"`).
+    #[arg(long, value_name = "KIND", default_value = "host-link")]
+    ncp: String,
+    /// Highest EZSP version the emulated NCP speaks (8..=13), with `--ncp ezsp`.
+    #[arg(long, value_name = "V")]
+    ezsp_version: Option<u8>,
     /// Simulator seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -103,6 +112,18 @@ fn write_outputs(args: &Args, report: &Report) -> Result<(), String> {
     Ok(())
 }
 
+/// The simulated coordinators' kind from `--ncp` and `--ezsp-version`.
+fn ncp(args: &Args) -> Result<Ncp, String> {
+    match (args.ncp.as_str(), args.ezsp_version) {
+        ("host-link" | "firmware", None) => Ok(Ncp::HostLink),
+        ("host-link" | "firmware", Some(_)) => Err("--ezsp-version needs --ncp ezsp".into()),
+        ("ezsp", None) => Ok(Ncp::Ezsp { version: 13 }),
+        ("ezsp", Some(v)) if (8..=13).contains(&v) => Ok(Ncp::Ezsp { version: v }),
+        ("ezsp", Some(v)) => Err(format!("--ezsp-version {v}: must be 8..=13")),
+        (other, _) => Err(format!("--ncp {other}: must be `host-link` or `ezsp`")),
+    }
+}
+
 /// The run's options from the command line; `Err` is a usage error.
 fn options(args: &Args) -> Result<Options, String> {
     let mut selected = Vec::new();
@@ -124,13 +145,18 @@ fn options(args: &Args) -> Result<Options, String> {
         SCENARIOS.iter().filter(|s| selected.iter().any(|x| x.name == s.name)).collect()
     };
     let target = match (&args.port, args.sim) {
+        (Some(_), false) if ncp(args)? != Ncp::HostLink => {
+            return Err(
+                "--ncp and --ezsp-version choose what the simulator speaks (--sim); a --port is a host-link coordinator".into(),
+            )
+        }
         (Some(p), false) => Target::Port {
             path: p.clone(),
             baud: args.baud,
             esi_id: args.esi_id.clone(),
             meter_number: args.meter_number.clone(),
         },
-        (None, true) => Target::Sim { slots: args.slots },
+        (None, true) => Target::Sim { slots: args.slots, ncp: ncp(args)? },
         _ => {
             return Err("say what to run against: --sim, or --port /dev/ttyACM0 (see --help)".into())
         }
@@ -174,7 +200,8 @@ fn main() -> ExitCode {
     if args.list {
         for s in SCENARIOS {
             let sim = s.needs_sim.map_or("", |_| " [sim only]");
-            println!("{:24} {}{sim}", s.name, s.about);
+            let host_link = s.needs_host_link.map_or("", |_| " [not on --ncp ezsp]");
+            println!("{:24} {}{sim}{host_link}", s.name, s.about);
         }
         return ExitCode::SUCCESS;
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::gwproc::{Broker, Coordinator, GatewayProcess, GatewaySetup};
+use crate::gwproc::{Broker, Coordinator, GatewayProcess, GatewaySetup, Ncp};
 use crate::portal::Portal;
 use crate::report::{Figures, Report, ScenarioResult, Status};
 use crate::scenarios::{self, Ctx, Esi, Parties, Scenario, SCENARIO_TIMEOUT};
@@ -14,8 +14,8 @@ use crate::{bins, contract};
 /// What the scenarios run against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// `esi-sim`, one simulated ESI per scenario.
-    Sim { slots: u8 },
+    /// `esi-sim`, one simulated ESI per scenario, each pty speaking `ncp`.
+    Sim { slots: u8, ncp: Ncp },
     /// A real coordinator on a serial port.
     Port { path: PathBuf, baud: u32, esi_id: String, meter_number: String },
 }
@@ -90,7 +90,13 @@ fn broker_text(opts: &Options) -> String {
 /// What the run is against, in words.
 pub fn target_text(opts: &Options) -> String {
     match &opts.target {
-        Target::Sim { .. } => format!("esi-sim, one ESI per scenario, seed {}", opts.seed),
+        Target::Sim { ncp: Ncp::HostLink, .. } => {
+            format!("esi-sim, one ESI per scenario, seed {}", opts.seed)
+        }
+        Target::Sim { ncp: Ncp::Ezsp { version }, .. } => format!(
+            "esi-sim --ncp ezsp (EZSP v{version} over ASH, ESI core in the gateway), one ESI per scenario, seed {}",
+            opts.seed
+        ),
         Target::Port { path, baud, .. } => format!("{} at {baud} baud", path.display()),
     }
 }
@@ -122,11 +128,11 @@ type Plan = (Option<SimProcess>, Vec<Esi>, Vec<Coordinator>);
 /// Starts the simulator with one ESI per scenario, or checks the real port.
 fn plan(opts: &Options, work: &Path) -> Result<Plan, String> {
     match &opts.target {
-        Target::Sim { slots } => {
+        Target::Sim { slots, ncp } => {
             let exe = bins::locate(bins::ESI_SIM, opts.esi_sim.as_deref())?;
             let n = opts.scenarios.len().max(1);
             let wishes = scenarios::sim_devices(&opts.scenarios);
-            let sim = SimProcess::start(&exe, work, opts.seed, n, *slots, &wishes)?;
+            let sim = SimProcess::start(&exe, work, opts.seed, n, *slots, &wishes, *ncp)?;
             let esis: Vec<Esi> = (0..n).map(Esi::simulated).collect();
             let coordinators = esis
                 .iter()
@@ -136,6 +142,7 @@ fn plan(opts: &Options, work: &Path) -> Result<Plan, String> {
                     baud: 115_200,
                     esi_id: e.esi_id.clone(),
                     meter_number: e.meter.clone(),
+                    kind: *ncp,
                 })
                 .collect();
             Ok((Some(sim), esis, coordinators))
@@ -154,6 +161,7 @@ fn plan(opts: &Options, work: &Path) -> Result<Plan, String> {
                 baud: *baud,
                 esi_id: esi_id.clone(),
                 meter_number: meter_number.clone(),
+                kind: Ncp::HostLink,
             };
             Ok((None, vec![esi; opts.scenarios.len()], vec![c]))
         }
@@ -238,8 +246,11 @@ async fn run_one(opts: &Options, ctx: &mut Ctx, s: &Scenario, esi: &Esi) -> Scen
     let t = Instant::now();
     ctx.notes.clear();
     ctx.hold = false;
-    let mut outcome = match (&opts.target, s.needs_sim) {
-        (Target::Port { .. }, Some(why)) => Err((Status::Skip, why.to_owned())),
+    let mut outcome = match (&opts.target, s.needs_sim, s.needs_host_link) {
+        (Target::Port { .. }, Some(why), _)
+        | (Target::Sim { ncp: Ncp::Ezsp { .. }, .. }, _, Some(why)) => {
+            Err((Status::Skip, why.to_owned()))
+        }
         _ => match tokio::time::timeout(SCENARIO_TIMEOUT, scenarios::run(s.name, ctx, esi)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err((Status::Fail, e)),

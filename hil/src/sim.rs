@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::gwproc::Ncp;
+
 /// How long the simulator may take to come up.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long one control command may take to be answered.
@@ -116,6 +118,16 @@ pub fn parse_device_line(line: &str) -> Option<SimDevice> {
     }
 }
 
+/// The `esi-sim` arguments that make each pty speak `ncp`.
+pub fn ncp_args(ncp: Ncp) -> Vec<String> {
+    match ncp {
+        Ncp::HostLink => vec!["--ncp".into(), "firmware".into()],
+        Ncp::Ezsp { version } => {
+            vec!["--ncp".into(), "ezsp".into(), "--ezsp-version".into(), version.to_string()]
+        }
+    }
+}
+
 impl SimProcess {
     /// Starts `exe` in `dir` with `esis` ESIs and `devices`; waits until it is ready.
     pub fn start(
@@ -125,6 +137,7 @@ impl SimProcess {
         esis: usize,
         slots: u8,
         devices: &[DeviceWish],
+        ncp: Ncp,
     ) -> Result<Self, String> {
         let scenario = dir.join("sim.toml");
         std::fs::write(&scenario, scenario_toml(seed, esis, slots, devices))
@@ -141,6 +154,7 @@ impl SimProcess {
             .arg("--control")
             .arg(&control)
             .args(["--log", "warn"])
+            .args(ncp_args(ncp))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(err_file)

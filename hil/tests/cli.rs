@@ -45,6 +45,22 @@ fn no_target_is_a_usage_error() {
 }
 
 #[test]
+fn bad_ncp_choices_are_usage_errors() {
+    let (code, _, err) = hil(&["--sim", "--ncp", "zigate", "--scenario", "price"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--ncp zigate") && err.contains("ezsp"), "{err}");
+    let (code, _, err) = hil(&["--sim", "--ncp", "ezsp", "--ezsp-version", "7"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("8..=13"), "{err}");
+    let (code, _, err) = hil(&["--sim", "--ezsp-version", "13"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--ncp ezsp"), "{err}");
+    // The NCP is the simulator's: a real port is a host-link coordinator.
+    let (code, _, _) = hil(&["--port", "/dev/ttyACM0", "--ncp", "ezsp"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
 fn missing_binaries_are_named_with_the_fix() {
     let (code, _, err) =
         hil(&["--sim", "--scenario", "price", "--gateway", "/nonexistent/gateway"]);

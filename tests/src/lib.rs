@@ -211,7 +211,15 @@ impl Lab {
     pub async fn start(&self, parties: &Parties) -> Result<(Ctx, Esi), String> {
         let b = binaries()?;
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
-        let sim = SimProcess::start(&b.esi_sim, &self.dir, self.seed, 1, 5, &self.devices)?;
+        let sim = SimProcess::start(
+            &b.esi_sim,
+            &self.dir,
+            self.seed,
+            1,
+            5,
+            &self.devices,
+            hil::gwproc::Ncp::HostLink,
+        )?;
         // The simulator's ESI 0, under an ESI id of the caller's choice.
         let esi = Esi { index: 0, ..Esi::simulated(self.esi_index) };
         let port = sim.links.first().cloned().ok_or("esi-sim has no link")?;
@@ -223,6 +231,7 @@ impl Lab {
                 baud: 115_200,
                 esi_id: esi.esi_id.clone(),
                 meter_number: esi.meter.clone(),
+                kind: hil::gwproc::Ncp::HostLink,
             }],
             broker: self.broker.clone(),
             parties_toml: parties.config_toml(),

@@ -41,6 +41,9 @@ pub struct Scenario {
     pub devices: &'static [(Kind, bool)],
     /// Why it cannot run against a real coordinator (`None`: it can, maybe in part).
     pub needs_sim: Option<&'static str>,
+    /// Why it cannot run when the simulated coordinators are EZSP NCPs (`hil --sim --ncp ezsp`;
+    /// `None`: it runs there too).
+    pub needs_host_link: Option<&'static str>,
 }
 
 /// Every scenario, in the order they run.
@@ -50,60 +53,70 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "provision an IHD, a thermostat and a load switch; each joins and pairs; device list and retained status follow",
         devices: &[(Kind::Ihd, false), (Kind::Pct, false), (Kind::Lcs, false)],
         needs_sim: Some("needs devices that join on command (simulated HAN devices)"),
+        needs_host_link: None,
     },
     Scenario {
         name: "slots-full",
         about: "fill every slot of an ESI; the next provisioning is SLOTS_FULL naming capacity and occupants; freeing a slot makes room",
         devices: &[],
         needs_sim: None,
+        needs_host_link: None,
     },
     Scenario {
         name: "wrong-install-code",
         about: "a bad install code CRC is BAD_INSTALL_CODE; a device holding another key than its label never pairs",
         devices: &[(Kind::Ihd, true)],
         needs_sim: None,
+        needs_host_link: None,
     },
     Scenario {
         name: "messaging-confirmation",
         about: "text messages at each priority are delivered; one that needs confirmation is confirmed by the display",
         devices: &[(Kind::Ihd, false)],
         needs_sim: Some("needs a display that confirms on command (simulated IHD)"),
+        needs_host_link: None,
     },
     Scenario {
         name: "price",
         about: "prices at each priority are published to the ESI and delivered",
         devices: &[],
         needs_sim: None,
+        needs_host_link: None,
     },
     Scenario {
         name: "dr-opt-out",
         about: "a DR event reaches a thermostat and a load switch; the thermostat opts out and the portal hears it",
         devices: &[(Kind::Pct, false), (Kind::Lcs, false)],
         needs_sim: Some("needs a thermostat that opts out on command (simulated PCT)"),
+        needs_host_link: None,
     },
     Scenario {
         name: "meter-read",
         about: "on-demand meter read: kWh with 3 decimals, fresh timestamp, never decreasing; a meter event follows",
         devices: &[],
         needs_sim: None,
+        needs_host_link: Some("on an EZSP NCP the ESI core runs in the gateway with no meter metrology attached: meter/read answers that the meter cannot supply CurrentSummationDelivered (docs/ezsp.md §3, Limits)"),
     },
     Scenario {
         name: "power-switch-status",
         about: "power and service-switch status on demand; a power failure and a switch change are published as they happen",
         devices: &[],
         needs_sim: None,
+        needs_host_link: Some("on an EZSP NCP the ESI core runs in the gateway with no meter attached: power and service-switch status are unknown (null) and the simulator's power and switch commands reach no meter (docs/ezsp.md §3, Limits)"),
     },
     Scenario {
         name: "coordinator-unplug",
         about: "the coordinator is unplugged: offline event, work accepted and queued meanwhile, delivered after replug",
         devices: &[(Kind::Ihd, false)],
         needs_sim: Some("needs the simulator to unplug the coordinator"),
+        needs_host_link: Some("on an EZSP NCP the ESI core (slot table) lives in gateway memory and starts empty when the port comes back (docs/ezsp.md §3, Limits): the resync then removes the paired display and the message queued meanwhile ends undeliverable, by design, instead of delivered"),
     },
     Scenario {
         name: "gateway-restart-queued",
         about: "work queued behind an unplugged coordinator survives a SIGKILL of the gateway and is delivered after restart",
         devices: &[(Kind::Ihd, false)],
         needs_sim: Some("needs the simulator to hold work in the queue (unplug) across the restart"),
+        needs_host_link: Some("on an EZSP NCP the ESI core (slot table) lives in gateway memory: after the unplug and the restart it starts empty, so the queued work ends undeliverable, by design, instead of delivered (docs/ezsp.md §3, Limits)"),
     },
 ];
 
