@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -23,19 +22,6 @@ fn ezsp_config(dir: &Path, links: &[PathBuf]) -> Config {
         "meter_number = \"M0\"\nkind = \"ezsp\"\nchannel = 20\n",
     );
     Config::parse(&text).unwrap()
-}
-
-async fn final_states(
-    gw: &gateway::ops::Gateway,
-    request: u64,
-    secs: u64,
-) -> BTreeMap<String, String> {
-    wait_for(secs, "deliveries final", || async {
-        let s = gw.message_status(request).await.unwrap();
-        let done = s.deliveries.iter().all(|d| !matches!(d.state.as_str(), "queued" | "sent"));
-        done.then(|| s.deliveries.iter().map(|d| (d.eui64.clone(), d.state.clone())).collect())
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,27 +12,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::*;
 use esi_sim::SimConfig;
 use gateway::error::ErrorCode;
 use gateway::ops::types::{DrEvent, PublishPrice, SendMessage, Targets};
 use gateway::ops::Event;
-
-/// Waits until every delivery of `request` is in a final state; returns eui64 → state.
-async fn final_states(
-    gw: &gateway::ops::Gateway,
-    request: u64,
-    secs: u64,
-) -> BTreeMap<String, String> {
-    wait_for(secs, "deliveries final", || async {
-        let s = gw.message_status(request).await.unwrap();
-        let done = s.deliveries.iter().all(|d| !matches!(d.state.as_str(), "queued" | "sent"));
-        done.then(|| s.deliveries.iter().map(|d| (d.eui64.clone(), d.state.clone())).collect())
-    })
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn message_to_a_group_with_per_recipient_outcomes_and_confirmation() {

@@ -13,6 +13,7 @@
     clippy::match_wildcard_for_single_variants
 )]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -272,4 +273,18 @@ pub async fn online_with(
 /// [`online_with`] the default daemon configuration ([`config`] with nothing extra).
 pub async fn online(sim_cfg: SimConfig) -> (tempfile::TempDir, SimRun, Daemon, Gateway) {
     online_with(sim_cfg, |dir, links| config(dir, links, "")).await
+}
+
+/// Waits until every delivery of `request` is in a final state; returns eui64 → state.
+pub async fn final_states(
+    gw: &gateway::ops::Gateway,
+    request: u64,
+    secs: u64,
+) -> BTreeMap<String, String> {
+    wait_for(secs, "deliveries final", || async {
+        let s = gw.message_status(request).await.unwrap();
+        let done = s.deliveries.iter().all(|d| !matches!(d.state.as_str(), "queued" | "sent"));
+        done.then(|| s.deliveries.iter().map(|d| (d.eui64.clone(), d.state.clone())).collect())
+    })
+    .await
 }
